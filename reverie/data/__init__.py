@@ -1,0 +1,1 @@
+"""Data: sources on disk -> conversations -> tokenised, segment-tagged samples -> batches."""

@@ -1,0 +1,107 @@
+"""The Lightning DataModule: loads and mixes sources, encodes them once, and serves window-normalised batches.
+
+Two phases, because the tokenizer (and so the LLM's vocabulary) may be trained on the data's own text:
+`load(policy)` reads the sources; `bind(...)` encodes them for a given tokenizer, template and vision encoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader
+
+from reverie.data.conversation import Conversation
+from reverie.data.dataset import Collator, EncodedDataset
+from reverie.data.encode import EncodedSample, SampleEncoder
+from reverie.data.mixture import Source, mix
+from reverie.data.reflect import ReflectionPolicy
+from reverie.data.sampler import WindowBatchSampler
+from reverie.data.templates import ChatTemplate
+
+
+class ReverieDataModule(LightningDataModule):
+    def __init__(
+        self,
+        train_sources: list[Source],
+        val_sources: list[Source],
+        max_length: int = 2048,
+        overlength: str = "truncate",
+        max_skip_fraction: float = 0.01,
+        batch_size: int = 8,
+        val_batch_size: int | None = None,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.train_sources, self.val_sources = list(train_sources), list(val_sources)
+        self.max_length, self.overlength, self.max_skip_fraction = max_length, overlength, max_skip_fraction
+        self.batch_size, self.val_batch_size = batch_size, val_batch_size or batch_size
+        self.num_workers, self.seed = num_workers, seed
+        self.train_convs: list[Conversation] = []
+        self.val_convs: list[Conversation] = []
+        self.report: dict = {}
+
+    def load(self, policy: ReflectionPolicy) -> None:
+        self.train_convs, train_counts = mix(self.train_sources, policy, self.seed)
+        self.val_convs, val_counts = mix(self.val_sources, policy, self.seed)
+        if not self.train_convs:
+            raise ValueError("the training data is empty (check data.train_sources)")
+        self.report["sources"] = {"train": train_counts, "val": val_counts}
+        print(f"[reverie] data: train {train_counts}, val {val_counts}")
+
+    def texts(self) -> list[str]:
+        """Every training text, for training a tiny tokenizer."""
+        return [t.text for c in self.train_convs for t in c.turns]
+
+    def bind(
+        self,
+        tokenizer,
+        template: ChatTemplate,
+        num_image_tokens: int,
+        image_transform: Callable,
+        token_weight: Callable[[EncodedSample], float],
+    ) -> None:
+        encoder = SampleEncoder(
+            tokenizer, template, num_image_tokens, self.max_length, self.overlength, self.max_skip_fraction
+        )
+        self.train_samples, train_report = encoder.encode_all(self.train_convs, "train data")
+        self.val_samples, val_report = encoder.encode_all(self.val_convs, "val data")
+        for split, rep in (("train", train_report), ("val", val_report)):
+            print(f"[reverie] {split} encoding: {rep.summary()}")
+            self.report[split] = {
+                "total": rep.total,
+                "truncated": rep.truncated,
+                "skipped": rep.num_skipped,
+                "skipped_ids": {k: v[:20] for k, v in rep.skipped.items()},
+            }
+        self.image_transform = image_transform
+        self.token_weight = token_weight
+        self.collator = Collator(tokenizer.pad_token_id)
+
+    def _loader(self, samples: list[EncodedSample], batch_size: int, shuffle: bool) -> DataLoader:
+        trainer = self.trainer
+        sampler = WindowBatchSampler(
+            [self.token_weight(s) for s in samples],
+            batch_size=batch_size,
+            accumulate_grad_batches=trainer.accumulate_grad_batches if (trainer and shuffle) else 1,
+            num_replicas=trainer.world_size if trainer else 1,
+            rank=trainer.global_rank if trainer else 0,
+            shuffle=shuffle,
+            seed=self.seed,
+        )
+        return DataLoader(
+            EncodedDataset(samples, self.image_transform),
+            batch_sampler=sampler,
+            collate_fn=self.collator,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            generator=torch.Generator().manual_seed(self.seed),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_samples, self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_samples, self.val_batch_size, shuffle=False)

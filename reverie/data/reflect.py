@@ -1,0 +1,92 @@
+"""ReflectionPolicy: how a REVERIE record becomes training conversations (rationale kind x context x position).
+
+The defaults reproduce the paper: the answer first, then each rationale in its own sample ("separate"), with the
+paper's prompt wording. The confusing answer only ever appears inside a user prompt, never as a target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from reverie.data.conversation import IMAGE_PLACEHOLDER, Conversation, Part, Segment, Turn
+from reverie.data.sources import ReverieRecord
+
+Kinds = Literal["none", "pos", "neg", "both"]
+Context = Literal["separate", "joint_pos_first", "joint_neg_first"]
+Position = Literal["post_hoc", "cot"]
+
+
+@dataclass(frozen=True)
+class ReflectionPolicy:
+    kinds: Kinds = "both"  # which rationales to train on: none (answers only), pos, neg, both
+    context: Context = "separate"  # one rationale per sample, or both in one conversation (which first)
+    position: Position = "post_hoc"  # rationale after the answer (paper) or before it in the same turn (cot)
+    question_prompt: str = f"{IMAGE_PLACEHOLDER}\n{{question}}"  # first user turn; {question}
+    pos_prompt: str = "Explain why. Including any necessary facts or knowledge"  # post-hoc positive follow-up
+    neg_prompt: str = (  # post-hoc negative follow-up; {confusing_answer}
+        "Explain why this answer is wrong: {confusing_answer}. Including any necessary facts or knowledge."
+    )
+    cot_pos_suffix: str = ""  # cot: appended to the question when a positive rationale precedes the answer
+    cot_neg_suffix: str = "\nA tempting answer is: {confusing_answer}."  # cot: appended when a negative one does
+    cot_separator: str = "\nAnswer: "  # cot: text between the rationale(s) and the answer (segment `other`)
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("kinds", Kinds), ("context", Context), ("position", Position)):
+            if getattr(self, name) not in allowed.__args__:
+                raise ValueError(f"reflection.{name}={getattr(self, name)!r}; expected one of {allowed.__args__}")
+
+    def rationale_orders(self) -> list[tuple[str, ...]]:
+        """Which rationales go into each sample made from one record, in order."""
+        if self.kinds == "none":
+            return [()]
+        if self.kinds in ("pos", "neg"):
+            return [(self.kinds,)]
+        if self.context == "separate":
+            return [("pos",), ("neg",)]
+        return [("pos", "neg")] if self.context == "joint_pos_first" else [("neg", "pos")]
+
+    def conversations(self, record: ReverieRecord) -> list[Conversation]:
+        out = []
+        for order in self.rationale_orders():
+            build = self._cot if self.position == "cot" and order else self._post_hoc
+            suffix = "-".join(order) or "answer"
+            conv = Conversation(
+                id=f"{record.id}:{suffix}", turns=build(record, order), image=record.image, origin=record.origin
+            )
+            if record.image is None:  # text-only record: no placeholder to show
+                conv.turns[0] = Turn.user(conv.turns[0].text.replace(IMAGE_PLACEHOLDER, "").lstrip("\n"))
+            conv.validate()
+            out.append(conv)
+        return out
+
+    def _question(self, record: ReverieRecord) -> str:
+        return self.question_prompt.format(question=record.question)
+
+    def _post_hoc(self, record: ReverieRecord, order: tuple[str, ...]) -> list[Turn]:
+        turns = [Turn.user(self._question(record)), Turn.assistant(Part(record.correct_answer, Segment.ANSWER))]
+        for kind in order:
+            if kind == "pos":
+                turns += [
+                    Turn.user(self.pos_prompt),
+                    Turn.assistant(Part(record.correct_rationale, Segment.POS_RATIONALE)),
+                ]
+            else:
+                prompt = self.neg_prompt.format(confusing_answer=record.confusing_answer)
+                turns += [Turn.user(prompt), Turn.assistant(Part(record.incorrect_rationale, Segment.NEG_RATIONALE))]
+        return turns
+
+    def _cot(self, record: ReverieRecord, order: tuple[str, ...]) -> list[Turn]:
+        question = self._question(record)
+        parts: list[Part] = []
+        for i, kind in enumerate(order):
+            if i:
+                parts.append(Part(" "))
+            if kind == "pos":
+                question += self.cot_pos_suffix
+                parts.append(Part(record.correct_rationale, Segment.POS_RATIONALE))
+            else:
+                question += self.cot_neg_suffix.format(confusing_answer=record.confusing_answer)
+                parts.append(Part(record.incorrect_rationale, Segment.NEG_RATIONALE))
+        parts += [Part(self.cot_separator), Part(record.correct_answer, Segment.ANSWER)]
+        return [Turn.user(question), Turn.assistant(*parts)]

@@ -1,0 +1,99 @@
+"""The composed LVLM: vision encoder -> projector -> LLM, with image features scattered into the image positions.
+
+Parameter names follow HF LLaVA (`vision_tower`, `multi_modal_projector`, `language_model` with its `lm_head`), the
+layout of the llava-hf checkpoints. The loss path applies `lm_head` only at supervised positions (most positions are
+image or prompt tokens), so no (B, T, vocab) logits tensor is ever built in training.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import PreTrainedModel
+
+from reverie.data.encode import IGNORE_INDEX
+
+
+class LVLM(nn.Module):
+    def __init__(
+        self,
+        vision_tower: nn.Module,
+        multi_modal_projector: nn.Module,
+        language_model: PreTrainedModel,
+        image_token_id: int,
+    ) -> None:
+        super().__init__()
+        self.vision_tower = vision_tower
+        self.multi_modal_projector = multi_modal_projector
+        self.language_model = language_model
+        self.image_token_id = image_token_id
+
+    @property
+    def lm_head(self) -> nn.Module:
+        return self.language_model.get_output_embeddings()
+
+    @property
+    def num_image_tokens(self) -> int:
+        return self.vision_tower.num_tokens
+
+    def decoder(self) -> nn.Module:
+        """The LLM without its head (unwrapping a peft model if present)."""
+        lm = self.language_model
+        base = lm.get_base_model() if hasattr(lm, "get_base_model") else lm
+        return base.get_decoder()
+
+    def embed(self, input_ids: torch.Tensor, pixel_values: torch.Tensor | None) -> torch.Tensor:
+        """Token embeddings with each image's projected features in place of its image tokens."""
+        image_positions = input_ids == self.image_token_id
+        embeds = self.language_model.get_input_embeddings()(input_ids)
+        n_positions = int(image_positions.sum())
+        if pixel_values is None:
+            if n_positions:
+                raise ValueError(f"batch has {n_positions} image tokens but no pixel_values")
+            return embeds
+        features = self.multi_modal_projector(self.vision_tower(pixel_values)).to(embeds.dtype)
+        if n_positions != features.shape[0] * features.shape[1]:
+            raise ValueError(
+                f"image tokens in batch ({n_positions}) != images ({features.shape[0]}) x tokens per image "
+                f"({features.shape[1]}); was the data encoded for another vision encoder?"
+            )
+        return embeds.masked_scatter(image_positions.unsqueeze(-1), features)
+
+    def hidden_states(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        pixel_values: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        out = self.decoder()(
+            inputs_embeds=self.embed(input_ids, pixel_values),
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            use_cache=False,
+        )
+        return out.last_hidden_state
+
+    def token_losses(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-token CE at supervised positions only, with their segment ids: ((M,), (M,))."""
+        hidden = self.hidden_states(
+            batch["input_ids"], batch["attention_mask"], batch.get("pixel_values"), batch.get("position_ids")
+        )
+        labels = batch["labels"][:, 1:]
+        supervised = labels != IGNORE_INDEX
+        logits = self.lm_head(hidden[:, :-1][supervised])
+        ce = F.cross_entropy(logits.float(), labels[supervised], reduction="none")
+        return ce, batch["segment_ids"][:, 1:][supervised]
+
+    def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, pixel_values: torch.Tensor | None = None):
+        """Full (B, T, vocab) logits — for analysis and tests; training uses `token_losses`."""
+        return self.lm_head(self.hidden_states(input_ids, attention_mask, pixel_values))
+
+    @torch.no_grad()
+    def generate(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, pixel_values: torch.Tensor | None = None, **kwargs
+    ) -> torch.Tensor:
+        """New tokens only (B, <= max_new_tokens). Prompts must be LEFT-padded."""
+        embeds = self.embed(input_ids, pixel_values)
+        return self.language_model.generate(inputs_embeds=embeds, attention_mask=attention_mask, **kwargs)

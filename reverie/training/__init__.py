@@ -1,0 +1,1 @@
+"""Training: objective, stages (what is frozen), optimiser, and the LightningModule."""

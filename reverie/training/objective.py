@@ -1,0 +1,65 @@
+"""Token cross-entropy with a weight per segment (answer, positive/negative rationale, other).
+
+loss = sum_t w[seg_t] * CE_t / N, where N is the normaliser of the whole optimizer step (all micro-batches of the
+accumulation window, all ranks), supplied by `WindowBatchSampler`. `normalize_by="weighted_tokens"` makes N the sum of
+token weights (a weighted mean: scaling every weight by the same factor changes nothing); `"tokens"` makes it the
+count of supervised tokens (a weight then scales its segment's gradient and nothing else).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from reverie.data.conversation import SEGMENT_KEYS
+from reverie.data.encode import IGNORE_INDEX, EncodedSample
+
+
+@dataclass
+class LossOutput:
+    loss: torch.Tensor  # scalar to back-propagate (already divided by the window normaliser)
+    segment_loss_sum: torch.Tensor  # (num_segments,) summed unweighted CE per segment (detached)
+    segment_tokens: torch.Tensor  # (num_segments,) supervised tokens per segment
+
+
+class SegmentWeightedLoss:
+    def __init__(self, weights: Mapping[str, float], normalize_by: str = "weighted_tokens") -> None:
+        unknown = set(weights) - set(SEGMENT_KEYS)
+        if unknown:
+            raise KeyError(f"objective.weights has unknown segment(s) {sorted(unknown)}; known: {list(SEGMENT_KEYS)}")
+        if normalize_by not in ("weighted_tokens", "tokens"):
+            raise ValueError(f"objective.normalize_by={normalize_by!r}; expected 'weighted_tokens' or 'tokens'")
+        if any(float(w) < 0 for w in weights.values()):
+            raise ValueError(f"objective.weights must be >= 0, got {dict(weights)}")
+        self.weights = {k: float(weights.get(k, 1.0)) for k in SEGMENT_KEYS}
+        self.normalize_by = normalize_by
+        self._table = torch.tensor([self.weights[k] for k in SEGMENT_KEYS], dtype=torch.float32)
+
+    def token_weights(self, segment_ids: torch.Tensor) -> torch.Tensor:
+        return self._table.to(segment_ids.device)[segment_ids]
+
+    def normaliser_weight(self, sample: EncodedSample) -> float:
+        """This sample's contribution to N (what the sampler sums over a window)."""
+        segments = sample.segment_ids[sample.labels != IGNORE_INDEX]
+        if self.normalize_by == "tokens":
+            return float(len(segments))
+        return float(self._table.numpy()[segments].sum()) if len(segments) else 0.0
+
+    def __call__(self, token_ce: torch.Tensor, segment_ids: torch.Tensor, norm: torch.Tensor | float) -> LossOutput:
+        """`token_ce` and `segment_ids` hold only supervised tokens (M,); `norm` <= 0 means: normalise by this batch."""
+        w = self.token_weights(segment_ids)
+        if float(norm) <= 0:
+            norm = w.sum() if self.normalize_by == "weighted_tokens" else torch.tensor(float(len(w)))
+        loss = (w * token_ce.float()).sum() / torch.as_tensor(norm, dtype=torch.float32).clamp_min(1e-8)
+        n_seg = len(SEGMENT_KEYS)
+        seg_sum = torch.zeros(n_seg, device=token_ce.device).index_add_(0, segment_ids, token_ce.detach().float())
+        seg_tok = torch.bincount(segment_ids, minlength=n_seg).to(token_ce.device)
+        return LossOutput(loss=loss, segment_loss_sum=seg_sum, segment_tokens=seg_tok)
+
+
+def per_segment_mean(loss_sum: np.ndarray | torch.Tensor, tokens: np.ndarray | torch.Tensor) -> dict[str, float]:
+    """{segment: mean CE} for segments that had tokens."""
+    return {k: float(loss_sum[i]) / float(tokens[i]) for i, k in enumerate(SEGMENT_KEYS) if float(tokens[i]) > 0}
