@@ -59,3 +59,49 @@ def data_dir(tmp_path: Path) -> Path:
     (tmp_path / "reverie.json").write_text(json.dumps(reverie_records(images), ensure_ascii=False))
     (tmp_path / "llava.json").write_text(json.dumps(llava_records(images)))
     return tmp_path
+
+
+TOKENIZER_TEXTS = [
+    "What colour is the square? red green blue yellow. Explain why this answer is wrong.",
+    "The whole square is filled with colour; nothing else appears. Describe the image in detail.",
+    "Größe, naïve café — “quoted” «text» 日本語 and emoji 🙂 survive byte-level BPE.",
+]
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    from reverie.data.tokenizer import train_bpe_tokenizer
+
+    return train_bpe_tokenizer(TOKENIZER_TEXTS * 20, vocab_size=400)
+
+
+TINY_LLAMA = {
+    "model_type": "llama",
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 2048,
+}
+TINY_VIT = {"patch_size": 16, "embed_dim": 32, "depth": 2, "num_heads": 2}
+
+
+@pytest.fixture
+def make_lvlm(tokenizer):
+    """A factory of tiny random LVLMs (timm ViT -> MLP -> Llama) for the session tokenizer."""
+    import torch
+
+    from reverie.models.llm import build_llm
+    from reverie.models.lvlm import LVLM
+    from reverie.models.projector import build_projector
+    from reverie.models.vision import TimmVisionEncoder
+
+    def make(seed: int = 0, llm_config: dict | None = None) -> LVLM:
+        torch.manual_seed(seed)
+        vision = TimmVisionEncoder("vit_tiny_patch16_224", image_size=48, model_kwargs=TINY_VIT)
+        llm = build_llm(len(tokenizer), config=llm_config or TINY_LLAMA)
+        projector = build_projector("mlp2x_gelu", vision.hidden_size, llm.config.hidden_size)
+        return LVLM(vision, projector, llm, image_token_id=tokenizer.convert_tokens_to_ids("<image>"))
+
+    return make
