@@ -105,3 +105,24 @@ def make_lvlm(tokenizer):
         return LVLM(vision, projector, llm, image_token_id=tokenizer.convert_tokens_to_ids("<image>"))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def world_cache(tmp_path_factory):
+    """A cache folder shared by the session's tests, so each small world is built once."""
+    import os
+
+    path = tmp_path_factory.mktemp("cache")
+    old = os.environ.get("REVERIE_CACHE_DIR")
+    os.environ["REVERIE_CACHE_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("REVERIE_CACHE_DIR")
+    else:
+        os.environ["REVERIE_CACHE_DIR"] = old
+
+
+@pytest.fixture
+def world_options(world_cache) -> list[str]:
+    """Hydra overrides that point a run at a small built-in world in the session cache."""
+    return ["world.num_images=60", f"paths.cache_dir={world_cache}"]

@@ -1,0 +1,104 @@
+"""Batched generation for evaluation: chat-template prompts, LEFT padding, KV cache, greedy by default.
+
+Batched answers equal batch-size-1 answers (tested): left padding with a correct attention mask means padding never
+changes what a prompt's tokens attend to. Outputs are cut at the template's stop strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import torch
+
+from reverie.data.conversation import IMAGE_PLACEHOLDER, Conversation, Turn
+from reverie.data.dataset import load_image
+from reverie.data.encode import SampleEncoder
+from reverie.data.templates import ChatTemplate
+from reverie.models.lvlm import LVLM
+
+
+@dataclass
+class GenerationSettings:
+    max_new_tokens: int = 32  # longest answer generated
+    do_sample: bool = False  # greedy (False) or sampling
+    temperature: float = 1.0  # sampling only
+    top_p: float = 1.0  # sampling only
+    batch_size: int = 32  # prompts per generate call
+    seed: int = 0  # sampling seed, recorded with every result
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class Generator:
+    def __init__(
+        self,
+        model: LVLM,
+        tokenizer,
+        template: ChatTemplate,
+        image_transform: Callable,
+        settings: GenerationSettings,
+        question_prompt: str = f"{IMAGE_PLACEHOLDER}\n{{question}}",
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.template = template
+        self.image_transform = image_transform
+        self.settings = settings
+        self.question_prompt = question_prompt
+        self.encoder = SampleEncoder(tokenizer, template, model.num_image_tokens, max_length=1 << 30)
+        stop_ids = {tokenizer.convert_tokens_to_ids(s) for s in template.stop_strings}
+        stop_ids.add(tokenizer.eos_token_id)
+        self.eos_ids = sorted(i for i in stop_ids if i is not None and i != tokenizer.unk_token_id)
+
+    def prompt_ids(self, prompt: str, image: str | None) -> list[int]:
+        text = self.question_prompt.format(question=prompt) if image else prompt
+        conv = Conversation(id="prompt", turns=[Turn.user(text)], image=image)
+        return [i for _, ids in self.encoder.tokenized_pieces(conv, generation_prompt=True) for i in ids]
+
+    def _batch(self, items: Sequence[tuple[str, str | None]]) -> list[str]:
+        device = next(self.model.parameters()).device
+        rows = [self.prompt_ids(p, img) for p, img in items]
+        width = max(map(len, rows))
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows], device=device)
+        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=device)
+        images = [self.image_transform(load_image(img, p[:40])) for p, img in items if img]
+        pixels = torch.stack(images).to(device) if images else None
+        s = self.settings
+        sampling = {"temperature": s.temperature, "top_p": s.top_p} if s.do_sample else {}
+        out = self.model.generate(
+            input_ids,
+            mask,
+            pixels,
+            max_new_tokens=s.max_new_tokens,
+            do_sample=s.do_sample,
+            eos_token_id=self.eos_ids,
+            pad_token_id=pad,
+            **sampling,
+        )
+        texts = self.tokenizer.batch_decode(out, skip_special_tokens=False)
+        return [self._cut(t) for t in texts]
+
+    def _cut(self, text: str) -> str:
+        for stop in (*self.template.stop_strings, self.tokenizer.eos_token, self.tokenizer.pad_token):
+            if stop:
+                text = text.split(stop, 1)[0]
+        return text.strip()
+
+    @torch.no_grad()
+    def generate(self, items: Sequence[tuple[str, str | None]]) -> list[str]:
+        """(user prompt, image path or None) -> decoded answers, in order."""
+        was_training = self.model.training
+        self.model.eval()
+        torch.manual_seed(self.settings.seed)
+        order = sorted(range(len(items)), key=lambda i: len(items[i][0]))  # similar lengths share a batch
+        results: list[str] = [""] * len(items)
+        bs = self.settings.batch_size
+        for start in range(0, len(order), bs):
+            chunk = order[start : start + bs]
+            for i, text in zip(chunk, self._batch([items[i] for i in chunk]), strict=True):
+                results[i] = text
+        self.model.train(was_training)
+        return results
