@@ -13,25 +13,8 @@ from typing import Literal
 import numpy as np
 
 from reverie.data.conversation import IMAGE_PLACEHOLDER, Conversation, Segment
+from reverie.data.sample import IGNORE_INDEX, EncodedSample
 from reverie.data.templates import ChatTemplate, Piece
-
-IGNORE_INDEX = -100
-
-
-@dataclass
-class EncodedSample:
-    id: str
-    input_ids: np.ndarray  # int64 (T,)
-    labels: np.ndarray  # int64 (T,), IGNORE_INDEX where unsupervised
-    segment_ids: np.ndarray  # int64 (T,), a Segment value per token
-    image: str | None
-
-    def __len__(self) -> int:
-        return len(self.input_ids)
-
-    @property
-    def num_supervised(self) -> int:
-        return int((self.labels != IGNORE_INDEX).sum())
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 Parameter names follow HF LLaVA (`vision_tower`, `multi_modal_projector`, `language_model` with its `lm_head`), the
 layout of the llava-hf checkpoints. The loss path applies `lm_head` only at supervised positions (most positions are
-image or prompt tokens), so no (B, T, vocab) logits tensor is ever built in training.
+image or prompt tokens), so no (B, T, vocab) logits tensor is ever built in training. Rows may be packed
+(several samples, or shared-prefix trees) with a block/tree attention mask built from `unit_ids`/`branch_ids`.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 from transformers import PreTrainedModel
 
-from reverie.data.encode import IGNORE_INDEX
+from reverie.data.sample import IGNORE_INDEX
+from reverie.models.masks import packed_attention_mask
 
 
 class LVLM(nn.Module):
@@ -22,12 +25,14 @@ class LVLM(nn.Module):
         multi_modal_projector: nn.Module,
         language_model: PreTrainedModel,
         image_token_id: int,
+        ce_chunk_size: int = 0,
     ) -> None:
         super().__init__()
         self.vision_tower = vision_tower
         self.multi_modal_projector = multi_modal_projector
         self.language_model = language_model
         self.image_token_id = image_token_id
+        self.ce_chunk_size = ce_chunk_size  # 0 = one lm_head call over all supervised positions
 
     @property
     def lm_head(self) -> nn.Module:
@@ -75,16 +80,39 @@ class LVLM(nn.Module):
         )
         return out.last_hidden_state
 
-    def token_losses(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-token CE at supervised positions only, with their segment ids: ((M,), (M,))."""
+    def attention_mask(self, batch: dict) -> torch.Tensor:
+        """2-D padding mask for plain batches; a 4-D block/tree mask when rows are packed or hold trees."""
+        if "unit_ids" not in batch:
+            return batch["attention_mask"]
+        eager = self.language_model.config._attn_implementation == "eager"
+        dtype = self.language_model.get_input_embeddings().weight.dtype if eager else None
+        return packed_attention_mask(batch["unit_ids"], batch["branch_ids"], dtype)
+
+    def token_losses(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """CE of every next-token target (only at positions that have one), its segment and multiplicity: (M,) x 3.
+
+        `lm_head` runs on those positions only; with `ce_chunk_size` > 0 it runs chunk by chunk and is recomputed in
+        backward, so at most one chunk of (chunk, vocab) logits is alive at a time (large vocabularies)."""
         hidden = self.hidden_states(
-            batch["input_ids"], batch["attention_mask"], batch.get("pixel_values"), batch.get("position_ids")
+            batch["input_ids"], self.attention_mask(batch), batch.get("pixel_values"), batch.get("position_ids")
         )
-        labels = batch["labels"][:, 1:]
-        supervised = labels != IGNORE_INDEX
-        logits = self.lm_head(hidden[:, :-1][supervised])
-        ce = F.cross_entropy(logits.float(), labels[supervised], reduction="none")
-        return ce, batch["segment_ids"][:, 1:][supervised]
+        targets = batch["target_ids"]
+        keep = targets != IGNORE_INDEX
+        h, t = hidden[keep], targets[keep]
+        size = self.ce_chunk_size
+        if size and len(t) > size:
+            ce = torch.cat(
+                [
+                    checkpoint(self._ce, h[i : i + size], t[i : i + size], use_reentrant=False)
+                    for i in range(0, len(t), size)
+                ]
+            )
+        else:
+            ce = self._ce(h, t)
+        return ce, batch["target_segments"][keep], batch["target_mult"][keep]
+
+    def _ce(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(self.lm_head(hidden).float(), targets, reduction="none")
 
     def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, pixel_values: torch.Tensor | None = None):
         """Full (B, T, vocab) logits — for analysis and tests; training uses `token_losses`."""

@@ -26,8 +26,8 @@ class ReverieModule(LightningModule):
         self.val_losses: dict[str, float] = {}
 
     def _step(self, batch: dict):
-        ce, segments = self.model.token_losses(batch)
-        return self.objective(ce, segments, batch["loss_norm"])
+        ce, segments, mult = self.model.token_losses(batch)
+        return self.objective(ce, segments, batch["loss_norm"], mult)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         out = self._step(batch)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from reverie.data.conversation import SEGMENT_KEYS
-from reverie.data.encode import IGNORE_INDEX, EncodedSample
+from reverie.data.sample import IGNORE_INDEX, EncodedSample
 
 
 @dataclass
@@ -42,21 +42,31 @@ class SegmentWeightedLoss:
         return self._table.to(segment_ids.device)[segment_ids]
 
     def normaliser_weight(self, sample: EncodedSample) -> float:
-        """This sample's contribution to N (what the sampler sums over a window)."""
-        segments = sample.segment_ids[sample.labels != IGNORE_INDEX]
+        """This sample's contribution to N (what the sampler sums over a window); a tree counts like its branches."""
+        keep = sample.target_ids != IGNORE_INDEX
+        mult = sample.target_mult[keep].astype(np.float64)
         if self.normalize_by == "tokens":
-            return float(len(segments))
-        return float(self._table.numpy()[segments].sum()) if len(segments) else 0.0
+            return float(mult.sum())
+        return float((self._table.numpy()[sample.target_segments[keep]] * mult).sum())
 
-    def __call__(self, token_ce: torch.Tensor, segment_ids: torch.Tensor, norm: torch.Tensor | float) -> LossOutput:
-        """`token_ce` and `segment_ids` hold only supervised tokens (M,); `norm` <= 0 means: normalise by this batch."""
-        w = self.token_weights(segment_ids)
+    def __call__(
+        self,
+        token_ce: torch.Tensor,
+        segment_ids: torch.Tensor,
+        norm: torch.Tensor | float,
+        mult: torch.Tensor | None = None,
+    ) -> LossOutput:
+        """`token_ce`, `segment_ids` and `mult` (how many sequences a target stands for; default 1) hold supervised
+        targets only (M,); `norm` <= 0 means: normalise by this batch."""
+        mult = torch.ones_like(token_ce) if mult is None else mult.to(token_ce.dtype)
+        w = self.token_weights(segment_ids) * mult
         if float(norm) <= 0:
-            norm = w.sum() if self.normalize_by == "weighted_tokens" else torch.tensor(float(len(w)))
+            norm = w.sum() if self.normalize_by == "weighted_tokens" else mult.sum()
         loss = (w * token_ce.float()).sum() / torch.as_tensor(norm, dtype=torch.float32).clamp_min(1e-8)
         n_seg = len(SEGMENT_KEYS)
-        seg_sum = torch.zeros(n_seg, device=token_ce.device).index_add_(0, segment_ids, token_ce.detach().float())
-        seg_tok = torch.bincount(segment_ids, minlength=n_seg).to(token_ce.device)
+        zeros = torch.zeros(n_seg, device=token_ce.device)
+        seg_sum = zeros.index_add(0, segment_ids, (token_ce.detach() * mult).float())
+        seg_tok = zeros.index_add(0, segment_ids, mult.float())
         return LossOutput(loss=loss, segment_loss_sum=seg_sum, segment_tokens=seg_tok)
 
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from reverie.data.encode import IGNORE_INDEX
+from reverie.data.sample import IGNORE_INDEX
 from reverie.models.projector import build_projector
 from reverie.training.stages import apply_stage
 
@@ -20,8 +20,10 @@ def test_parameter_names_follow_hf_llava(make_lvlm):
     assert names == {"vision_tower", "multi_modal_projector", "language_model"}
     model = make_lvlm()
     assert model.lm_head is model.language_model.lm_head
-    assert any(n.startswith("language_model.lm_head") or n.startswith("language_model.model.embed_tokens")
-               for n, _ in model.named_parameters())
+    assert any(
+        n.startswith("language_model.lm_head") or n.startswith("language_model.model.embed_tokens")
+        for n, _ in model.named_parameters()
+    )
 
 
 def test_image_features_are_used_and_count_is_checked(tokenizer, make_lvlm):
@@ -41,12 +43,20 @@ def test_sparse_token_losses_equal_dense(tokenizer, make_lvlm):
     batch = batch_for(tokenizer, model)
     labels = batch["input_ids"].clone()
     labels[:, : model.num_image_tokens + 2] = IGNORE_INDEX
-    batch |= {"labels": labels, "segment_ids": torch.ones_like(labels)}
-    ce, seg = model.token_losses(batch)
+    targets = torch.cat([labels[:, 1:], torch.full_like(labels[:, :1], IGNORE_INDEX)], dim=1)
+    batch |= {
+        "target_ids": targets,
+        "target_segments": torch.ones_like(labels),
+        "target_mult": torch.ones(labels.shape),
+    }
     logits = model.logits(batch["input_ids"], batch["attention_mask"], batch["pixel_values"])
     dense = torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1), labels[:, 1:].flatten(), reduction="none")
-    torch.testing.assert_close(ce, dense[labels[:, 1:].flatten() != IGNORE_INDEX])
-    assert (seg == 1).all()
+    dense = dense[labels[:, 1:].flatten() != IGNORE_INDEX]
+    for chunk in (0, 3):  # one lm_head call, or chunks recomputed in backward
+        model.ce_chunk_size = chunk
+        ce, seg, mult = model.token_losses(batch)
+        torch.testing.assert_close(ce, dense)
+        assert (seg == 1).all() and (mult == 1).all()
 
 
 @pytest.mark.parametrize(("kind", "layers"), [("linear", 1), ("mlp1x_gelu", 1), ("mlp3x_gelu", 5)])
