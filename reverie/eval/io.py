@@ -67,10 +67,13 @@ def resolve_image(name: str, image_dir: str | Path, path: str | Path, line: int 
     image = Path(name)
     if not image.is_absolute():
         image = Path(image_dir) / image
-    image = image.resolve()
-    if not image.is_file():
-        raise EvalDataError(path, line, f"image file not found: {image}")
-    return image
+    try:
+        found = image.is_file()
+    except OSError as error:  # e.g. a name too long to be a path
+        raise EvalDataError(path, line, f"image is not a valid path: {error.strerror}") from error
+    if not found:
+        raise EvalDataError(path, line, f"image file not found: {image.resolve()}")
+    return image.resolve()
 
 
 def normalize_yes_no(value: Any, path: str | Path, line: int) -> str:
