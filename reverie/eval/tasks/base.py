@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from torch import Tensor
 from torchmetrics import Metric
 
-from reverie.eval.answers import DEFAULT_STOP_STRINGS, ParsedAnswer, ParserKind, get_parser, parse_answer
-from reverie.eval.metrics import encode_yes_no
+from reverie.eval.answers import DEFAULT_STOP_STRINGS, ParserKind, get_parser, parse_answer
 from reverie.eval.records import SampleRecord, ScoreResult
 
 
@@ -91,11 +89,22 @@ class EvalTask(ABC):
             "inputs": self.inputs,
         }
 
-    def parse(self, prediction: EvalPrediction, options: Sequence[str] = ()) -> ParsedAnswer:
-        """The prediction's answer span and parsed value under this task's parser."""
-        return parse_answer(
-            prediction.output, self.parser, options, stop_strings=self.stop_strings, split=self.split_rationale
-        )
+    def parse_predictions(self, predictions: Sequence[EvalPrediction]) -> tuple[list[str], list[SampleRecord]]:
+        """Parsed values (``yes|no|unknown`` or a letter) and records; options come from ``meta["options"]``."""
+        values, records = [], []
+        for prediction in predictions:
+            question = prediction.question
+            parsed = parse_answer(
+                prediction.output,
+                self.parser,
+                question.meta.get("options", ()),
+                stop_strings=self.stop_strings,
+                split=self.split_rationale,
+            )
+            values.append(parsed.value)
+            correct = parsed.value == question.label
+            records.append(self.record(prediction, parsed.value, parsed.answer, correct, rationale=parsed.rationale))
+        return values, records
 
     def record(
         self, prediction: EvalPrediction, parsed: Any, answer: str, correct: bool, **details: Any
@@ -115,16 +124,6 @@ class EvalTask(ABC):
             meta=question.meta,
             details=details,
         )
-
-    def parse_yes_no(self, predictions: Sequence[EvalPrediction]) -> tuple[Tensor, Tensor, list[SampleRecord]]:
-        """Encoded predictions and labels (yes 1, no 0, unknown -1) and records, for yes/no tasks."""
-        parsed = [self.parse(p) for p in predictions]
-        records = [
-            self.record(p, x.value, x.answer, x.value == p.question.label, rationale=x.rationale)
-            for p, x in zip(predictions, parsed, strict=True)
-        ]
-        preds = encode_yes_no([x.value for x in parsed])
-        return preds, encode_yes_no([p.question.label for p in predictions]), records
 
 
 def check_unique_ids(questions: Sequence[EvalQuestion]) -> None:

@@ -92,20 +92,17 @@ class MultipleChoiceTask(EvalTask):
         return MultipleChoiceAccuracy(self.num_groups)
 
     def update(self, metric: MultipleChoiceAccuracy, predictions: Sequence[EvalPrediction]) -> list[SampleRecord]:
-        parsed = [self.parse(p, p.question.meta["options"]) for p in predictions]
+        values, records = self.parse_predictions(predictions)
 
         def index(letter: str) -> int:
             return UNKNOWN_ID if letter == UNKNOWN else LETTERS.index(letter)
 
         metric.update(
-            torch.tensor([index(x.value) for x in parsed], dtype=torch.long),
+            torch.tensor([index(value) for value in values], dtype=torch.long),
             torch.tensor([index(p.question.label) for p in predictions], dtype=torch.long),
             torch.tensor([p.question.meta["group_index"] for p in predictions], dtype=torch.long),
         )
-        return [
-            self.record(p, x.value, x.answer, x.value == p.question.label, rationale=x.rationale)
-            for p, x in zip(predictions, parsed, strict=True)
-        ]
+        return records
 
     def summarize(self, metric: MultipleChoiceAccuracy) -> dict[str, float]:
         metrics = super().summarize(metric)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from reverie.eval.answers import DEFAULT_STOP_STRINGS
 from reverie.eval.io import EvalDataError, normalize_yes_no, read_jsonl, require, resolve_image
-from reverie.eval.metrics import MMEMetrics
+from reverie.eval.metrics import MMEMetrics, encode_yes_no
 from reverie.eval.records import SampleRecord
 from reverie.eval.tasks.base import EvalPrediction, EvalQuestion, EvalTask, check_unique_ids
 
@@ -74,9 +74,11 @@ class MMETask(EvalTask):
         return MMEMetrics(self.subtasks, self.image_subtask)
 
     def update(self, metric: MMEMetrics, predictions: Sequence[EvalPrediction]) -> list[SampleRecord]:
-        preds, labels, records = self.parse_yes_no(predictions)
-        images = [p.question.meta["image_index"] for p in predictions]
-        metric.update(preds, labels, labels.new_tensor(images))
+        values, records = self.parse_predictions(predictions)
+        labels = encode_yes_no([p.question.label for p in predictions])
+        metric.update(
+            encode_yes_no(values), labels, labels.new_tensor([p.question.meta["image_index"] for p in predictions])
+        )
         return records
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from reverie.eval.answers import DEFAULT_STOP_STRINGS
 from reverie.eval.io import normalize_yes_no, read_jsonl, require, resolve_image
-from reverie.eval.metrics import PopeMetrics
+from reverie.eval.metrics import PopeMetrics, encode_yes_no
 from reverie.eval.records import SampleRecord
 from reverie.eval.tasks.base import EvalPrediction, EvalQuestion, EvalTask, check_unique_ids
 
@@ -54,8 +54,8 @@ class PopeTask(EvalTask):
         return PopeMetrics()
 
     def update(self, metric: PopeMetrics, predictions: Sequence[EvalPrediction]) -> list[SampleRecord]:
-        preds, labels, records = self.parse_yes_no(predictions)
-        metric.update(preds, labels)
+        values, records = self.parse_predictions(predictions)
+        metric.update(encode_yes_no(values), encode_yes_no([p.question.label for p in predictions]))
         return records
 
 
