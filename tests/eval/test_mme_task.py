@@ -88,20 +88,27 @@ def test_pair_of_three_questions_names_file_and_line(tmp_path: Path, make_image)
         MMETask(write_lines(tmp_path / "mme.jsonl", rows), tmp_path / "images")
 
 
-def test_official_layout_errors(tmp_path: Path, make_image) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("Is there a cup?\tYes\nIs there a dog? No\n", r"1.txt:2: expected 'question<TAB>answer'"),
+        ("Is there a cup?\tYes\nIs there a dog?\tPerhaps\n", r"1.txt:2: label must be yes or no, got 'Perhaps'"),
+        ("Is there a cup?\tYes\n", r"1.txt:1: MME pair for existence/1.jpg has 1 questions"),
+    ],
+)
+def test_bad_question_file_names_its_line(tmp_path: Path, make_image, content: str, message: str) -> None:
     root = official_root(tmp_path, make_image)
-    (root / "existence" / "1.txt").write_text("Is there a cup?\tYes\nIs there a dog? No\n")
-    with pytest.raises(EvalDataError, match=r"1.txt:2: expected 'question<TAB>answer'"):
+    (root / "existence" / "1.txt").write_text(content)
+    with pytest.raises(EvalDataError, match=message):
         MMETask(root)
-    (root / "existence" / "1.txt").write_text("Is there a cup?\tYes\nIs there a dog?\tPerhaps\n")
-    with pytest.raises(EvalDataError, match=r"1.txt:2: label must be yes or no, got 'Perhaps'"):
-        MMETask(root)
-    (root / "existence" / "1.txt").write_text("Is there a cup?\tYes\n")
-    with pytest.raises(EvalDataError, match=r"1.txt:1: MME pair for existence/1.jpg has 1 questions"):
-        MMETask(root)
+
+
+def test_missing_image_or_question_folder(tmp_path: Path, make_image) -> None:
+    root = official_root(tmp_path, make_image)
     (root / "existence" / "3.txt").write_text("Is there a cup?\tYes\nIs there a dog?\tNo\n")
     with pytest.raises(EvalDataError, match=r"3.txt: image file not found"):
         MMETask(root)
+    (root / "existence" / "3.txt").unlink()
     (root / "OCR" / "questions_answers_YN").rename(root / "OCR" / "qa")
     with pytest.raises(EvalDataError, match="OCR: has images/ but no question folder"):
         MMETask(root)
