@@ -14,11 +14,13 @@ from torch.utils.data import DataLoader
 
 from reverie.data.conversation import Conversation
 from reverie.data.dataset import Collator, EncodedDataset
-from reverie.data.encode import EncodedSample, SampleEncoder
+from reverie.data.encode import SampleEncoder
+from reverie.data.sample import EncodedSample
 from reverie.data.mixture import Source, mix
 from reverie.data.reflect import ReflectionPolicy
 from reverie.data.sampler import WindowBatchSampler
 from reverie.data.templates import ChatTemplate
+from reverie.data.tree import make_trees
 
 
 class ReverieDataModule(LightningDataModule):
@@ -33,12 +35,19 @@ class ReverieDataModule(LightningDataModule):
         val_batch_size: int | None = None,
         num_workers: int = 0,
         seed: int = 0,
+        trees: bool = False,
+        shared_once: bool = False,
+        pack_rows: bool = False,
+        group_by_length: bool = False,
     ) -> None:
         super().__init__()
         self.train_sources, self.val_sources = list(train_sources), list(val_sources)
         self.max_length, self.overlength, self.max_skip_fraction = max_length, overlength, max_skip_fraction
         self.batch_size, self.val_batch_size = batch_size, val_batch_size or batch_size
         self.num_workers, self.seed = num_workers, seed
+        self.trees, self.shared_once = trees, shared_once  # one sequence per record: shared prefix + branches
+        self.pack_rows = pack_rows  # several samples per row up to max_length (block-diagonal attention)
+        self.group_by_length = group_by_length  # batches of similar length and the same modality
         self.train_convs: list[Conversation] = []
         self.val_convs: list[Conversation] = []
         self.report: dict = {}
@@ -76,6 +85,15 @@ class ReverieDataModule(LightningDataModule):
                 "skipped": rep.num_skipped,
                 "skipped_ids": {k: v[:20] for k, v in rep.skipped.items()},
             }
+        if self.trees:
+            self.train_samples, counts = make_trees(
+                self.train_samples, encoder.image_token_id, self.max_length, self.shared_once
+            )
+            self.val_samples, _ = make_trees(
+                self.val_samples, encoder.image_token_id, self.max_length, self.shared_once
+            )
+            self.report["trees"] = counts
+            print(f"[reverie] shared-prefix trees: {counts}")
         self.image_transform = image_transform
         self.token_weight = token_weight
         self.collator = Collator(tokenizer.pad_token_id)
@@ -90,6 +108,10 @@ class ReverieDataModule(LightningDataModule):
             rank=trainer.global_rank if trainer else 0,
             shuffle=shuffle,
             seed=self.seed,
+            lengths=[len(s) for s in samples],
+            has_image=[s.image is not None for s in samples],
+            pack_length=self.max_length if self.pack_rows else 0,
+            group_by_length=self.group_by_length and shuffle,
         )
         return DataLoader(
             EncodedDataset(samples, self.image_transform),

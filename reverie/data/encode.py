@@ -103,6 +103,7 @@ class SampleEncoder:
             labels=np.asarray(labels, dtype=np.int64),
             segment_ids=np.asarray(segments, dtype=np.int64),
             image=conv.image,
+            origin=conv.origin,
         )
 
     def encode_all(self, convs: list[Conversation], what: str = "data") -> tuple[list[EncodedSample], EncodeReport]:

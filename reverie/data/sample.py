@@ -28,6 +28,7 @@ class EncodedSample:
     position_ids: np.ndarray = field(default=None)  # int64 (T,)
     branch_ids: np.ndarray = field(default=None)  # int64 (T,): 0 = shared prefix (or plain), k = k-th branch
     members: tuple[str, ...] = ()  # ids of the conversations a tree holds
+    origin: str = ""  # the source record ("file#index"); samples of one record share it
 
     def __post_init__(self) -> None:
         n = len(self.input_ids)

@@ -36,8 +36,9 @@ def build_tree(samples: list[EncodedSample], image_token_id: int, shared_once: b
     first = samples[0]
     mult = 1.0 if shared_once else float(len(samples))
     prefix_targets = first.target_ids[:shared]
-    for s in samples[1:]:  # the prefix's targets are identical in every branch by construction
-        assert (s.target_ids[:shared] == prefix_targets).all() and (s.labels[:shared] == first.labels[:shared]).all()
+    for s in samples[1:]:  # identical tokens, but a truncated or differently labelled prefix cannot be shared
+        if not ((s.target_ids[:shared] == prefix_targets).all() and (s.labels[:shared] == first.labels[:shared]).all()):
+            raise ValueError(f"samples {first.id} and {s.id} share tokens but not labels")
     parts = {
         "input_ids": [first.input_ids[:shared]],
         "labels": [first.labels[:shared]],
@@ -61,9 +62,24 @@ def build_tree(samples: list[EncodedSample], image_token_id: int, shared_once: b
     )
 
 
-def group_by_origin(samples: list[EncodedSample], origins: list[str]) -> list[list[int]]:
-    """Indices of samples made from the same source record, in first-seen order."""
-    groups: dict[str, list[int]] = {}
-    for i, origin in enumerate(origins):
-        groups.setdefault(origin, []).append(i)
-    return list(groups.values())
+def make_trees(
+    samples: list[EncodedSample], image_token_id: int, max_length: int, shared_once: bool = False
+) -> tuple[list[EncodedSample], dict[str, int]]:
+    """Samples of the same source record -> one tree each (when it fits `max_length`); others pass unchanged."""
+    groups: dict[str, list[EncodedSample]] = {}
+    for s in samples:
+        groups.setdefault(s.origin or s.id, []).append(s)
+    out, counts = [], {"trees": 0, "samples_in_trees": 0, "too_long_for_a_tree": 0}
+    for group in groups.values():
+        if len(group) < 2:
+            out += group
+            continue
+        tree = build_tree(group, image_token_id, shared_once)
+        if len(tree) > max_length:
+            counts["too_long_for_a_tree"] += 1
+            out += group
+            continue
+        counts["trees"] += 1
+        counts["samples_in_trees"] += len(group)
+        out.append(tree)
+    return out, counts
