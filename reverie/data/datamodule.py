@@ -15,9 +15,9 @@ from torch.utils.data import DataLoader
 from reverie.data.conversation import Conversation
 from reverie.data.dataset import Collator, EncodedDataset
 from reverie.data.encode import SampleEncoder
-from reverie.data.sample import EncodedSample
 from reverie.data.mixture import Source, mix
 from reverie.data.reflect import ReflectionPolicy
+from reverie.data.sample import EncodedSample
 from reverie.data.sampler import WindowBatchSampler
 from reverie.data.templates import ChatTemplate
 from reverie.data.tree import make_trees

@@ -9,9 +9,9 @@ from lightning.pytorch import Callback, Trainer
 
 from reverie.data.conversation import SEGMENT_KEYS
 from reverie.data.datamodule import ReverieDataModule
-from reverie.data.sample import IGNORE_INDEX
 from reverie.data.mixture import ReverieSource
 from reverie.data.reflect import ReflectionPolicy
+from reverie.data.sample import IGNORE_INDEX
 from reverie.data.templates import TEMPLATES
 from reverie.training.module import ReverieModule
 from reverie.training.objective import SegmentWeightedLoss
