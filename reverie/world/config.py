@@ -1,0 +1,98 @@
+"""WorldConfig: every option of the built-in world, with validation that explains what is wrong."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from reverie.world.vocab import THEME_NAMES, make_vocab
+
+GRID = 3  # the scene grid is GRID x GRID cells
+MIN_CELL_PX = 12  # below this a small glyph is only a few pixels and categories blur together
+QUESTION_TYPES = ("short_answer", "yes_no", "multiple_choice", "open_ended")
+
+
+def _default_reverie_types() -> dict[str, float]:
+    return {"short_answer": 0.4, "yes_no": 0.2, "multiple_choice": 0.2, "open_ended": 0.2}
+
+
+@dataclass
+class WorldConfig:
+    """Options of the built-in world. Same options (seed included) give byte-identical outputs."""
+
+    num_images: int = 600  # images over all splits
+    seed: int = 0  # seeds every random choice (numpy Generator streams, one per stage)
+    image_size: int = 48  # side of the square PNG in pixels; 3x3 grid, so 48 gives 16 px cells
+    bias_strength: float = 0.8  # chance an object is drawn from the scene's theme instead of from all categories
+    themes: list[str] | None = None  # subset of themes by name (kitchen, garden, office, beach); None = all
+    popularity_skew: float = 0.5  # within a theme, category weight ~ 1/(rank+1)**skew; 0 = all equally common
+    min_objects: int = 1  # fewest objects in a scene
+    max_objects: int = 6  # most objects in a scene (at most 9, one per cell)
+    val_fraction: float = 0.1  # share of images in the val split
+    test_fraction: float = 0.1  # share of images in the test split; train gets the rest
+    vqa_turns: int = 3  # questions per LLaVA VQA conversation (one conversation per image)
+    reverie_per_image: int = 3  # REVERIE records per image
+    reverie_types: dict[str, float] = field(default_factory=_default_reverie_types)  # question-type mix (weights)
+    pope_per_image: int = 3  # POPE: present objects probed per image, each paired with one absent object
+    mcq_per_image: int = 2  # multiple-choice evaluation questions per val/test image
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def split_sizes(self) -> dict[str, int]:
+        """Images per split (train, val, test), in that order; each split gets at least one image."""
+        n_val = max(1, round(self.num_images * self.val_fraction))
+        n_test = max(1, round(self.num_images * self.test_fraction))
+        return {"train": self.num_images - n_val - n_test, "val": n_val, "test": n_test}
+
+    def validate(self) -> None:
+        """Raise ValueError with a clear message for any option that cannot produce a sensible world."""
+        _check_int(self, "num_images", 1)
+        if self.num_images < 3:
+            raise ValueError(f"num_images={self.num_images}: need at least 3 images (one per train/val/test split)")
+        _check_int(self, "seed", 0)
+        _check_int(self, "image_size", GRID * MIN_CELL_PX)
+        _check_int(self, "min_objects", 1)
+        _check_int(self, "max_objects", self.min_objects)
+        if self.max_objects > GRID * GRID:
+            raise ValueError(f"max_objects={self.max_objects}: a scene has only {GRID * GRID} cells")
+        _check_fraction(self, "bias_strength", 0.0, 1.0)
+        _check_fraction(self, "popularity_skew", 0.0, 5.0)
+        _check_fraction(self, "val_fraction", 0.0, 0.5)
+        _check_fraction(self, "test_fraction", 0.0, 0.5)
+        if self.split_sizes()["train"] < 1:
+            raise ValueError(f"num_images={self.num_images} leaves no training images after val/test splits")
+        _check_int(self, "vqa_turns", 1)
+        _check_int(self, "reverie_per_image", 0)
+        _check_int(self, "pope_per_image", 1)
+        _check_int(self, "mcq_per_image", 1)
+        if self.themes is not None:
+            if isinstance(self.themes, str):
+                raise ValueError(f"themes must be a list of names, not the string {self.themes!r}")
+            make_vocab(self.themes)  # raises on unknown names
+        unknown = sorted(set(self.reverie_types) - set(QUESTION_TYPES))
+        if unknown:
+            raise ValueError(f"reverie_types: unknown question type(s) {unknown}; known: {', '.join(QUESTION_TYPES)}")
+        weights = list(self.reverie_types.values())
+        if any(not isinstance(w, int | float) or w < 0 for w in weights) or sum(weights) <= 0:
+            raise ValueError(f"reverie_types weights must be >= 0 and not all zero, got {self.reverie_types}")
+
+
+def _check_int(cfg: WorldConfig, name: str, minimum: int) -> None:
+    value = getattr(cfg, name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        hint = ""
+        if name == "image_size":
+            hint = f" (a {GRID}x{GRID} grid needs cells of at least {MIN_CELL_PX} px to keep glyphs recognisable)"
+        raise ValueError(f"{name}={value} is too small: it must be at least {minimum}{hint}")
+
+
+def _check_fraction(cfg: WorldConfig, name: str, low: float, high: float) -> None:
+    value = getattr(cfg, name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
+
+
+__all__ = ["GRID", "QUESTION_TYPES", "THEME_NAMES", "WorldConfig"]
