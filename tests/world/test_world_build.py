@@ -1,0 +1,104 @@
+"""Whole-world properties: determinism, the manifest, disjoint splits, image files, rebuilding in place."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from reverie.world import WorldConfig, build_world, load_manifest
+
+REQUIRED_ROLES = {
+    "images", "scenes", "cooccurrence", "chair.objects", "chair.synonyms",
+    *(f"llava.{kind}.{split}" for kind in ("captions", "vqa") for split in ("train", "val", "test")),
+    *(f"reverie.{split}" for split in ("train", "val", "test")),
+    *(f"pope.{split}.{s}" for split in ("val", "test") for s in ("random", "popular", "adversarial")),
+    *(f"{kind}.{split}" for kind in ("mme", "mcq") for split in ("val", "test")),
+}  # fmt: skip
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_same_seed_and_options_give_byte_identical_outputs(tmp_path: Path) -> None:
+    cfg = WorldConfig(num_images=40, seed=11)
+    build_world(tmp_path / "a", cfg)
+    build_world(tmp_path / "b", WorldConfig(num_images=40, seed=11))
+    a, b = _tree(tmp_path / "a"), _tree(tmp_path / "b")
+    assert a.keys() == b.keys() and len(a) > 40
+    assert [k for k in a if a[k] != b[k]] == []
+    build_world(tmp_path / "c", WorldConfig(num_images=40, seed=12))
+    c = _tree(tmp_path / "c")
+    assert c["scenes.jsonl"] != a["scenes.jsonl"]
+
+
+def test_parallel_rendering_gives_the_same_bytes(tmp_path: Path) -> None:
+    cfg = WorldConfig(num_images=240, seed=2, reverie_per_image=0)
+    build_world(tmp_path / "one", cfg, workers=1)
+    build_world(tmp_path / "two", cfg, workers=2)
+    assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
+
+
+def test_manifest_names_every_role_and_only_existing_files(world: dict[str, Path]) -> None:
+    assert set(world) >= REQUIRED_ROLES
+    for role, path in world.items():
+        assert path.is_absolute()
+        assert path.exists(), f"{role}: {path} is missing"
+        assert path.is_dir() == (role == "images")
+    manifest = json.loads((world["scenes"].parent / "manifest.json").read_text())
+    assert manifest["format_version"] == 1
+    assert manifest["options"] == WorldConfig(num_images=120, seed=7).to_dict()
+    assert all(not Path(rel).is_absolute() for rel in manifest["files"].values())
+
+
+def test_load_manifest_missing_is_a_clear_file_not_found(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "manifest.json")):
+        load_manifest(tmp_path)
+
+
+def test_load_manifest_accepts_the_manifest_path(world: dict[str, Path]) -> None:
+    assert load_manifest(world["scenes"].parent / "manifest.json") == world
+
+
+def test_splits_are_disjoint_and_files_stay_in_their_split(world: dict[str, Path], oracle) -> None:
+    split_of = {image: s["split"] for image, s in oracle.scenes.items()}
+    sizes = {name: sum(1 for s in split_of.values() if s == name) for name in ("train", "val", "test")}
+    assert sizes == {"train": 96, "val": 12, "test": 12}
+    for role, path in world.items():
+        parts = role.split(".")
+        split = next((p for p in parts if p in ("train", "val", "test")), None)
+        if split is None:
+            continue
+        text = path.read_text()
+        records = json.loads(text) if path.suffix == ".json" else [json.loads(line) for line in text.splitlines()]
+        images = {r["image"] for r in records}
+        assert images and {split_of[i] for i in images} == {split}, role
+        if parts[0] in ("llava", "pope", "mme"):
+            assert len(images) == sizes[split], f"{role} should cover every {split} image"
+
+
+def test_images_are_pngs_named_like_llava_expects(world: dict[str, Path], oracle) -> None:
+    pngs = sorted(p.name for p in world["images"].iterdir())
+    assert pngs == sorted(oracle.scenes) and pngs[0] == "000000.png" and pngs[-1] == "000119.png"
+    with Image.open(world["images"] / pngs[5]) as im:
+        assert im.size == (48, 48) and im.mode == "RGB"
+
+
+def test_rebuilding_in_place_replaces_the_old_world(tmp_path: Path) -> None:
+    build_world(tmp_path, WorldConfig(num_images=50, seed=1))
+    build_world(tmp_path, WorldConfig(num_images=30, seed=1))
+    files = load_manifest(tmp_path)
+    assert len(list(files["images"].iterdir())) == 30
+    assert json.loads((tmp_path / "manifest.json").read_text())["options"]["num_images"] == 30
+
+
+def test_large_images_for_real_encoders(tmp_path: Path) -> None:
+    for size in (224, 336):
+        files = load_manifest(build_world(tmp_path / str(size), WorldConfig(num_images=12, image_size=size)))
+        scene = json.loads(files["scenes"].read_text().splitlines()[0])
+        with Image.open(files["images"] / scene["image"]) as im:
+            assert im.size == (size, size)
+        assert all(0 <= v <= size for o in scene["objects"] for v in o["bbox"])
