@@ -1,4 +1,8 @@
-"""Small worlds built once per test session (a few tenths of a second each)."""
+"""Small worlds built once per test session (a few tenths of a second each).
+
+``world`` / ``oracle`` are parametrised over contrasting configurations, so every generic check runs on each;
+``default_world`` / ``default_oracle`` are the default options at 120 images, for checks of default behaviour.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,58 @@ from world_oracle import Oracle
 
 from reverie.world import WorldConfig, build_world, load_manifest
 
-SMALL = WorldConfig(num_images=120, seed=7)
+DEFAULT = WorldConfig(num_images=120, seed=7)
+WORLDS = {
+    "default": DEFAULT,
+    # one theme (5 categories), crowded scenes, full bias: absent objects are scarce, lists run out
+    "dense-one-theme": WorldConfig(
+        num_images=60, seed=3, themes=["garden"], min_objects=4, max_objects=6, bias_strength=1.0, image_size=37
+    ),
+    # sparse, unbiased scenes at encoder resolution, every REVERIE question type equally likely
+    "sparse-unbiased-224": WorldConfig(
+        num_images=60,
+        seed=4,
+        max_objects=3,
+        bias_strength=0.0,
+        popularity_skew=0.0,
+        image_size=224,
+        reverie_types={"short_answer": 1, "yes_no": 1, "multiple_choice": 1, "open_ended": 1},
+    ),
+}
+
+
+def _build(tmp_path_factory: pytest.TempPathFactory, name: str) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp(name)
+    build_world(out, WORLDS[name])
+    return load_manifest(out)
+
+
+@pytest.fixture(scope="session", params=list(WORLDS))
+def world_name(request: pytest.FixtureRequest) -> str:
+    return request.param
 
 
 @pytest.fixture(scope="session")
-def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """role -> path of a 120-image world with default options."""
-    out = tmp_path_factory.mktemp("world")
-    build_world(out, SMALL)
-    return load_manifest(out)
+def world(tmp_path_factory: pytest.TempPathFactory, world_name: str) -> dict[str, Path]:
+    """role -> path of each world in WORLDS."""
+    return _build(tmp_path_factory, world_name)
+
+
+@pytest.fixture(scope="session")
+def world_cfg(world_name: str) -> WorldConfig:
+    return WORLDS[world_name]
 
 
 @pytest.fixture(scope="session")
 def oracle(world: dict[str, Path]) -> Oracle:
     return Oracle(world)
+
+
+@pytest.fixture(scope="session")
+def default_world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return _build(tmp_path_factory, "default")
+
+
+@pytest.fixture(scope="session")
+def default_oracle(default_world: dict[str, Path]) -> Oracle:
+    return Oracle(default_world)

@@ -42,7 +42,7 @@ def test_parallel_rendering_gives_the_same_bytes(tmp_path: Path) -> None:
     assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
 
 
-def test_manifest_names_every_role_and_only_existing_files(world: dict[str, Path]) -> None:
+def test_manifest_names_every_role_and_only_existing_files(world: dict[str, Path], world_cfg: WorldConfig) -> None:
     assert set(world) >= REQUIRED_ROLES
     for role, path in world.items():
         assert path.is_absolute()
@@ -50,7 +50,7 @@ def test_manifest_names_every_role_and_only_existing_files(world: dict[str, Path
         assert path.is_dir() == (role == "images")
     manifest = json.loads((world["scenes"].parent / "manifest.json").read_text())
     assert manifest["format_version"] == 1
-    assert manifest["options"] == WorldConfig(num_images=120, seed=7).to_dict()
+    assert manifest["options"] == json.loads(json.dumps(world_cfg.to_dict()))
     assert all(not Path(rel).is_absolute() for rel in manifest["files"].values())
 
 
@@ -59,14 +59,16 @@ def test_load_manifest_missing_is_a_clear_file_not_found(tmp_path: Path) -> None
         load_manifest(tmp_path)
 
 
-def test_load_manifest_accepts_the_manifest_path(world: dict[str, Path]) -> None:
-    assert load_manifest(world["scenes"].parent / "manifest.json") == world
+def test_load_manifest_accepts_the_manifest_path(default_world: dict[str, Path]) -> None:
+    assert load_manifest(default_world["scenes"].parent / "manifest.json") == default_world
 
 
-def test_splits_are_disjoint_and_files_stay_in_their_split(world: dict[str, Path], oracle) -> None:
+def test_splits_are_disjoint_and_files_stay_in_their_split(world: dict[str, Path], oracle, world_cfg) -> None:
     split_of = {image: s["split"] for image, s in oracle.scenes.items()}
     sizes = {name: sum(1 for s in split_of.values() if s == name) for name in ("train", "val", "test")}
-    assert sizes == {"train": 96, "val": 12, "test": 12}
+    n = world_cfg.num_images
+    n_categories = len(json.loads(world["chair.synonyms"].read_text()))
+    assert sizes == {"train": n - 2 * round(n / 10), "val": round(n / 10), "test": round(n / 10)}
     for role, path in world.items():
         parts = role.split(".")
         split = next((p for p in parts if p in ("train", "val", "test")), None)
@@ -76,15 +78,20 @@ def test_splits_are_disjoint_and_files_stay_in_their_split(world: dict[str, Path
         records = json.loads(text) if path.suffix == ".json" else [json.loads(line) for line in text.splitlines()]
         images = {r["image"] for r in records}
         assert images and {split_of[i] for i in images} == {split}, role
-        if parts[0] in ("llava", "pope", "mme"):
+        if parts[0] in ("llava", "mme"):
             assert len(images) == sizes[split], f"{role} should cover every {split} image"
+        if parts[0] == "pope":  # POPE needs an absent category to pair with each present one
+            probeable = {i for i, s in split_of.items() if s == split and len(oracle.present(i)) < n_categories}
+            assert images == probeable, role
 
 
-def test_images_are_pngs_named_like_llava_expects(world: dict[str, Path], oracle) -> None:
+def test_images_are_pngs_named_like_llava_expects(world: dict[str, Path], oracle, world_cfg) -> None:
     pngs = sorted(p.name for p in world["images"].iterdir())
-    assert pngs == sorted(oracle.scenes) and pngs[0] == "000000.png" and pngs[-1] == "000119.png"
+    assert pngs == sorted(oracle.scenes) and pngs[0] == "000000.png"
+    assert pngs[-1] == f"{world_cfg.num_images - 1:06d}.png"
     with Image.open(world["images"] / pngs[5]) as im:
-        assert im.size == (48, 48) and im.mode == "RGB"
+        size = world_cfg.image_size
+        assert im.size == (size, size) and im.mode == "RGB"
 
 
 def test_rebuilding_in_place_replaces_the_old_world(tmp_path: Path) -> None:

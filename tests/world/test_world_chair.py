@@ -18,9 +18,9 @@ def test_chair_objects_are_the_scene_categories(world: dict[str, Path], oracle: 
         assert line["split"] == oracle.scenes[line["image"]]["split"]
 
 
-def test_synonym_table(world: dict[str, Path]) -> None:
+def test_synonym_table(world: dict[str, Path], world_cfg) -> None:
     table: dict[str, list[str]] = read_json(world["chair.synonyms"])
-    assert len(table) >= 16
+    assert len(table) == (20 if world_cfg.themes is None else 5 * len(world_cfg.themes))
     owner: dict[str, str] = {}
     for canonical, names in table.items():
         assert 2 <= len(names) <= 4 and names[0] == canonical

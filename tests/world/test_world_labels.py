@@ -78,7 +78,7 @@ def test_vqa_answers_match_the_scene(world: dict[str, Path], oracle: Oracle) -> 
                         a,
                         probe,
                     )
-    assert {"existence", "count", "color", "position", "relation"} <= set(kinds)
+    assert {"existence", "count", "color", "position"} <= set(kinds)
 
 
 def test_reverie_correct_answers_right_and_confusing_answers_wrong(world: dict[str, Path], oracle: Oracle) -> None:
@@ -110,7 +110,7 @@ def test_reverie_correct_answers_right_and_confusing_answers_wrong(world: dict[s
             assert oracle.parse_value(probe, correct) == truth, r
             assert oracle.parse_value(probe, confusing) != truth, r
     assert set(types) == QUESTION_TYPES
-    assert {"existence", "count", "color", "position", "relation", "identity", "inventory", "describe"} <= set(kinds)
+    assert {"existence", "count", "color", "position", "identity", "inventory", "describe"} <= set(kinds)
 
 
 def test_confusing_answers_are_plausible(world: dict[str, Path], oracle: Oracle) -> None:
