@@ -121,16 +121,15 @@ def write_world(out_dir: str | Path, cfg: WorldConfig, workers: int = 1) -> Buil
 
 
 def _prepare(out: Path) -> None:
-    """Make ``out`` ready: create it, or clear a previous world in it; refuse to write over anything else."""
+    """Make ``out`` ready: create it, or clear a previous (complete) world in it; refuse to touch anything else."""
     if out.exists() and not out.is_dir():
         raise ValueError(f"output path {out} exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
-    foreign = sorted(p.name for p in out.iterdir() if p.name not in _OWN_ENTRIES)
-    if foreign:
-        raise ValueError(
-            f"output directory {out} holds files that are not part of a world ({', '.join(foreign[:5])}); "
-            "choose an empty or new directory"
-        )
+    entries = sorted(p.name for p in out.iterdir())
+    foreign = [name for name in entries if name not in _OWN_ENTRIES]
+    if foreign or (entries and MANIFEST not in entries):
+        what = f"files that are not part of a world ({', '.join(foreign[:5])})" if foreign else "no world manifest"
+        raise ValueError(f"output directory {out} is not empty and holds {what}; choose an empty or new directory")
     (out / MANIFEST).unlink(missing_ok=True)  # the manifest goes first and comes back last: no half-built world
     for name in _OWN_ENTRIES - {MANIFEST}:
         path = out / name

@@ -46,6 +46,14 @@ def test_refuses_to_overwrite_foreign_directory(tmp_path: Path) -> None:
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
+def test_refuses_a_directory_without_a_world_manifest(tmp_path: Path) -> None:
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "holiday.png").write_bytes(b"not ours")
+    with pytest.raises(ValueError, match="no world manifest"):
+        build_world(tmp_path, WorldConfig(num_images=10))
+    assert (tmp_path / "images" / "holiday.png").exists()
+
+
 def test_cli_bad_option_prints_error_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--out", str(tmp_path / "w"), "--images", "0"]) == 2
     err = capsys.readouterr().err
