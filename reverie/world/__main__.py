@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("captions", "llava.captions", ("train", "val", "test")),
         ("vqa", "llava.vqa", ("train", "val", "test")),
         ("reverie", "reverie", ("train", "val", "test")),
-        ("pope", "pope", ("val.random", "test.random")),
+        ("pope", "pope", ("val.random", "test.random")),  # the three strategies have equal counts
         ("mme", "mme", ("val", "test")),
         ("mcq", "mcq", ("val", "test")),
     ):
