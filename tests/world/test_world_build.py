@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +36,15 @@ def test_same_seed_and_options_give_byte_identical_outputs(tmp_path: Path) -> No
     build_world(tmp_path / "c", WorldConfig(num_images=40, seed=12))
     c = _tree(tmp_path / "c")
     assert c["scenes.jsonl"] != a["scenes.jsonl"]
+
+
+def test_outputs_do_not_depend_on_the_process_hash_seed(tmp_path: Path) -> None:
+    """Fresh interpreters with different PYTHONHASHSEED (set iteration order) still write the same bytes."""
+    for name, hash_seed in (("a", "0"), ("b", "4242")):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        cmd = [sys.executable, "-m", "reverie.world", "--out", str(tmp_path / name), "--images", "40", "--seed", "9"]
+        subprocess.run(cmd, check=True, env=env, capture_output=True)
+    assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
 
 
 def test_parallel_rendering_gives_the_same_bytes(tmp_path: Path) -> None:
