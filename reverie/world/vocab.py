@@ -47,7 +47,7 @@ _THEMES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     "beach": [
         ("ball", "checker", ("beach ball",)),
         ("shell", "crescent", ("seashell",)),
-        ("umbrella", "arrow", ("parasol", "sunshade")),
+        ("umbrella", "hourglass", ("parasol", "sunshade")),
         ("boat", "diamond", ("sailboat", "dinghy")),
         ("crab", "cross", ("hermit crab",)),
     ],

@@ -90,15 +90,16 @@ def test_each_category_has_a_distinct_glyph(default_world: dict[str, Path]) -> N
     vocab = make_vocab()
     glyph_of = {c: vocab.by_name[c].glyph for c in read_json(default_world["cooccurrence"])["categories"]}
     assert len(set(glyph_of.values())) == len(glyph_of) >= 16
-    masks = {}
-    for glyph in set(glyph_of.values()):
-        assert glyph in GLYPHS
-        im = Image.new("RGB", (12, 12), BACKGROUND)
-        draw_glyph(ImageDraw.Draw(im), glyph, (0, 0, 12, 12), (255, 255, 255), BACKGROUND)
-        masks[glyph] = np.asarray(im)[..., 0] == 255
-    for a, b in itertools.combinations(masks, 2):
-        differ = np.sum(masks[a] != masks[b])
-        assert differ >= 12, f"glyphs {a} and {b} differ in only {differ} of 144 pixels at a 12 px medium size"
+    for side, least in ((8, 10), (12, 18)):  # a small glyph at the default 48 px is 8 px, a medium one 12 px
+        masks = {}
+        for glyph in set(glyph_of.values()):
+            assert glyph in GLYPHS
+            im = Image.new("RGB", (side, side), BACKGROUND)
+            draw_glyph(ImageDraw.Draw(im), glyph, (0, 0, side, side), (255, 255, 255), BACKGROUND)
+            masks[glyph] = np.asarray(im)[..., 0] == 255
+        for a, b in itertools.combinations(masks, 2):
+            differ = np.sum(masks[a] != masks[b])
+            assert differ >= least, f"glyphs {a} and {b} differ in only {differ} of {side * side} pixels at {side} px"
 
 
 def test_cooccurrence_tables_match_the_scenes(world: dict[str, Path], oracle: Oracle) -> None:
