@@ -15,9 +15,30 @@ from lightning.pytorch import seed_everything
 from omegaconf import DictConfig, OmegaConf
 
 from reverie.build import build_all, build_module, build_trainer
+from reverie.eval.generation import GenerationSettings, Generator
+from reverie.eval.runner import evaluate
+from reverie.logging import log_eval
 from reverie.resolvers import register
 
 register()
+
+
+def run_eval(cfg: DictConfig, built, trainer, run_dir: Path) -> dict[str, float]:
+    """Evaluate the trained model (rank 0) with the `eval` config; log metrics and sample tables to the loggers."""
+    if not cfg.eval.get("tasks"):
+        return {}
+    model = built.model.to(trainer.strategy.root_device)
+    generator = Generator(
+        model,
+        built.tokenizer,
+        built.template,
+        model.vision_tower.image_transform(),
+        GenerationSettings(**cfg.eval.generation),
+        question_prompt=cfg.reflection.question_prompt,
+    )
+    metrics, samples = evaluate(generator, cfg.eval, run_dir / "eval")
+    log_eval(trainer.loggers, metrics, samples, step=trainer.global_step)
+    return metrics
 
 
 def train(cfg: DictConfig) -> dict:
@@ -30,12 +51,14 @@ def train(cfg: DictConfig) -> dict:
     module = build_module(cfg, built)
     trainer = build_trainer(cfg)
     trainer.fit(module, datamodule=built.data, ckpt_path=cfg.get("ckpt_path"))
+    metrics = run_eval(cfg, built, trainer, run_dir) if trainer.is_global_zero else {}
     summary = {
         "run_dir": str(run_dir.resolve()),
         "val_loss": module.val_losses.get("all"),
         "val_losses": {k: v for k, v in module.val_losses.items() if k != "all" and not k.startswith("tokens")},
         "supervised_tokens_seen": module.supervised_tokens_seen(),
         "optimizer_steps": trainer.global_step,
+        "eval": metrics,
         "data": built.data.report,
         "wall_time_s": round(time.perf_counter() - start, 2),
         "config": OmegaConf.to_container(cfg, resolve=True),
@@ -43,7 +66,7 @@ def train(cfg: DictConfig) -> dict:
     if trainer.is_global_zero:
         path = run_dir / "summary.json"
         path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
-        print(json.dumps({k: summary[k] for k in ("val_loss", "val_losses", "wall_time_s")}, indent=2))
+        print(json.dumps({k: summary[k] for k in ("val_loss", "val_losses", "eval", "wall_time_s")}, indent=2))
         print(path.resolve())
     return summary
 

@@ -1,0 +1,73 @@
+"""Runs the configured evaluation tasks on a model: generate -> parse -> metrics, per-sample JSONL in the run dir.
+
+The eval config (conf/eval/*.yaml) holds generation settings and a dict of tasks; a task node is a `_target_` of
+reverie.eval's tasks plus optional `max_new_tokens` (e.g. longer for captions) and `only_images_in` (a LLaVA/JSONL
+file whose images restrict the questions, e.g. a split's caption file for CHAIR).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from reverie.eval.generation import GenerationSettings, Generator
+from reverie.eval.records import write_results
+from reverie.eval.tasks import EvalPrediction, EvalQuestion, pope_mean_f1
+
+
+def images_listed_in(path: str | Path) -> set[str]:
+    """Image names of a LLaVA/REVERIE JSON list or a JSONL file (records with an "image" key)."""
+    text = Path(path).read_text(encoding="utf-8")
+    records = json.loads(text) if text.lstrip().startswith("[") else [json.loads(x) for x in text.splitlines() if x]
+    return {Path(r["image"]).name for r in records if r.get("image")}
+
+
+def select(questions: list[EvalQuestion], only_images_in: str | None, max_questions: int | None) -> list[EvalQuestion]:
+    if only_images_in:
+        keep = images_listed_in(only_images_in)
+        questions = [q for q in questions if q.image is not None and Path(q.image).name in keep]
+    return questions[:max_questions] if max_questions else questions
+
+
+def evaluate(generator: Generator, eval_cfg: DictConfig, out_dir: str | Path) -> tuple[dict[str, float], dict]:
+    """All tasks; returns (metrics, samples per task for logging). Files go to out_dir/{task}.{samples.jsonl,metrics.json}."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    base = generator.settings
+    metrics: dict[str, float] = {}
+    samples: dict[str, list] = {}
+    for key, node in (eval_cfg.get("tasks") or {}).items():
+        if node is None:  # a task switched off by an override (`eval.tasks.chair=null`)
+            continue
+        node = OmegaConf.to_container(node, resolve=True)
+        max_new_tokens = node.pop("max_new_tokens", None)
+        only_images_in = node.pop("only_images_in", None)
+        task = instantiate(node)
+        questions = select(task.questions, only_images_in, eval_cfg.get("max_questions"))
+        if not questions:
+            raise ValueError(f"eval task {key}: no questions left to ask (check only_images_in / the question file)")
+        generator.settings = GenerationSettings(
+            **{**base.as_dict(), "max_new_tokens": max_new_tokens or base.max_new_tokens}
+        )
+        outputs = generator.generate([(q.prompt, str(q.image) if q.image else None) for q in questions])
+        result = task.score([EvalPrediction(q, o) for q, o in zip(questions, outputs, strict=True)])
+        write_results(
+            out_dir,
+            task.name,
+            result,
+            info=task.describe(),
+            generation=generator.settings.as_dict(),
+            seed=generator.settings.seed,
+        )
+        metrics.update(result.metrics)
+        samples[task.name] = result.records
+        print(
+            f"[reverie] eval {task.name}: {len(questions)} questions -> "
+            + ", ".join(f"{k.split('/')[-1]}={v:.4g}" for k, v in result.metrics.items() if isinstance(v, float))
+        )
+    generator.settings = base
+    metrics.update(pope_mean_f1(metrics))
+    return metrics, samples
