@@ -1,7 +1,8 @@
 """Runs the configured evaluation tasks on a model: generate -> parse -> metrics, per-sample JSONL in the run dir.
 
 The eval config (conf/eval/*.yaml) holds generation settings and a dict of tasks; a task node is a `_target_` of
-reverie.eval's tasks plus optional `max_new_tokens` (e.g. longer for captions) and `only_images_in` (a LLaVA/JSONL
+reverie.eval's tasks plus optional `max_new_tokens` (e.g. longer for captions), `prompt_suffix` (appended to every question, e.g. LLaVA's
+"Answer the question using a single word or phrase.") and `only_images_in` (a LLaVA/JSONL
 file whose images restrict the questions, e.g. a split's caption file for CHAIR).
 """
 
@@ -45,6 +46,7 @@ def evaluate(generator: Generator, eval_cfg: DictConfig, out_dir: str | Path) ->
         node = OmegaConf.to_container(node, resolve=True)
         max_new_tokens = node.pop("max_new_tokens", None)
         only_images_in = node.pop("only_images_in", None)
+        suffix = node.pop("prompt_suffix", "")
         task = instantiate(node)
         questions = select(task.questions, only_images_in, eval_cfg.get("max_questions"))
         if not questions:
@@ -52,7 +54,7 @@ def evaluate(generator: Generator, eval_cfg: DictConfig, out_dir: str | Path) ->
         generator.settings = GenerationSettings(
             **{**base.as_dict(), "max_new_tokens": max_new_tokens or base.max_new_tokens}
         )
-        outputs = generator.generate([(q.prompt, str(q.image) if q.image else None) for q in questions])
+        outputs = generator.generate([(q.prompt + suffix, str(q.image) if q.image else None) for q in questions])
         result = task.score([EvalPrediction(q, o) for q, o in zip(questions, outputs, strict=True)])
         write_results(
             out_dir,

@@ -1,0 +1,78 @@
+"""`python -m reverie.evaluate run_dir=RUN [ckpt=last|best|PATH] [eval=world_all]`: evaluate a trained run.
+
+Rebuilds the run's model from its saved config and tokenizer, loads the checkpoint, runs the chosen `eval` config
+and writes `<run>/evaluate/<time>/metrics.json` plus per-sample JSONL. The last line printed is that file's path.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from reverie.build import build_lvlm
+from reverie.data.templates import get_template
+from reverie.data.tokenizer import load_tokenizer
+from reverie.eval.generation import GenerationSettings, Generator
+from reverie.eval.runner import evaluate
+from reverie.resolvers import register
+from reverie.training.stages import apply_stage
+
+register()
+
+
+def find_checkpoint(run_dir: Path, ckpt: str) -> Path:
+    if ckpt in ("last", "best"):
+        folder = run_dir / "checkpoints"
+        found = [folder / "last.ckpt"] if ckpt == "last" else sorted(p for p in folder.glob("*.ckpt") if p.name != "last.ckpt")
+        found = [p for p in found if p.is_file()]
+        if not found:
+            raise FileNotFoundError(f"no {ckpt} checkpoint in {folder}")
+        return found[-1]
+    path = Path(ckpt)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    return path
+
+
+def load_run(run_dir: Path, ckpt: str):
+    """The run's config, tokenizer and model with the checkpoint's weights."""
+    saved = run_dir / ".hydra" / "config.yaml"
+    if not saved.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a reverie run folder (no .hydra/config.yaml)")
+    cfg = OmegaConf.load(saved)
+    cfg.paths.output_dir = str(run_dir)
+    tokenizer = load_tokenizer(run_dir / "tokenizer")
+    model = build_lvlm(cfg, tokenizer)
+    stage = OmegaConf.to_container(cfg.stage, resolve=True)
+    apply_stage(model, stage["name"], lora=stage.get("lora"))  # same parameter names (LoRA wrappers) as training
+    state = torch.load(find_checkpoint(run_dir, ckpt), map_location="cpu", weights_only=False)["state_dict"]
+    weights = {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
+    model.load_state_dict(weights)
+    return cfg, tokenizer, model
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    run_dir = Path(cfg.run_dir).resolve()
+    run_cfg, tokenizer, model = load_run(run_dir, cfg.ckpt)
+    merged = OmegaConf.merge(run_cfg, {"eval": cfg.eval, "seed": cfg.seed})
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = model.to(device)
+    generator = Generator(
+        model, tokenizer, get_template(run_cfg.model.llm.chat_template), model.vision_tower.image_transform(),
+        GenerationSettings(**merged.eval.generation), question_prompt=run_cfg.reflection.question_prompt,
+    )
+    out_dir = Path(cfg.output_dir)
+    metrics, _ = evaluate(generator, merged.eval, out_dir)
+    path = out_dir / "metrics.json"
+    path.write_text(json.dumps({"run_dir": str(run_dir), "ckpt": cfg.ckpt, "metrics": metrics}, indent=2) + "\n")
+    print(json.dumps(metrics, indent=2))
+    print(path.resolve())
+
+
+if __name__ == "__main__":
+    main()
