@@ -126,3 +126,9 @@ def world_cache(tmp_path_factory):
 def world_options(world_cache) -> list[str]:
     """Hydra overrides that point a run at a small built-in world in the session cache."""
     return ["world.num_images=60", f"paths.cache_dir={world_cache}"]
+
+
+@pytest.fixture
+def make_images():
+    """`make_images(folder, n, size=48) -> names`: writes n small real PNG files."""
+    return write_images

@@ -36,6 +36,9 @@ NEEDS_USER_FILES = {
     "model/vision_encoder=siglip_so400m",
     "model/vision_encoder=hf_local",
     "model/llm=local",
+    "eval=mme",
+    "eval=pope_coco",
+    "eval=scienceqa_img",
 }
 
 
@@ -54,7 +57,7 @@ def test_every_config_composes(tmp_path, override):
 
 @pytest.mark.parametrize("override", [o for o in group_overrides() if o not in NEEDS_USER_FILES])
 def test_cpu_configs_train_one_step(tmp_path, world_options, override):
-    cfg = make_cfg(tmp_path, override, *world_options, "trainer.fast_dev_run=true", "logger=null", "callbacks=null")
+    cfg = make_cfg(tmp_path, override, *world_options, "trainer.fast_dev_run=true", "~logger", "~callbacks")
     summary = train(cfg)
     assert summary["optimizer_steps"] == 1
     assert sum(summary["supervised_tokens_seen"].values()) > 0

@@ -7,11 +7,9 @@ from reverie.eval.generation import GenerationSettings, Generator
 
 
 @pytest.mark.parametrize("template", ["vicuna_v1", "chatml"])
-def test_batched_equals_single(tmp_path, tokenizer, make_lvlm, template):
-    from conftest import write_images
-
+def test_batched_equals_single(tmp_path, tokenizer, make_lvlm, make_images, template):
     model = make_lvlm(seed=3)
-    images = write_images(tmp_path, 7)
+    images = make_images(tmp_path, 7)
     items = [("Is there a cup?" + " Really?" * (i % 4), str(tmp_path / images[i]) if i % 3 else None) for i in range(7)]
 
     def run(batch_size: int) -> list[str]:
