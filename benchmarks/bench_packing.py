@@ -31,8 +31,15 @@ from reverie.models.vision import TimmVisionEncoder  # noqa: E402
 from reverie.training.objective import SegmentWeightedLoss  # noqa: E402
 from reverie.world import WorldConfig, build_world, load_manifest  # noqa: E402
 
-LLM = {"model_type": "llama", "hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2,
-       "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 4096}
+LLM = {
+    "model_type": "llama",
+    "hidden_size": 128,
+    "intermediate_size": 256,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 4096,
+}
 VIT = {"patch_size": 14, "embed_dim": 64, "depth": 2, "num_heads": 2}
 
 
@@ -50,19 +57,33 @@ def main() -> None:
     vision = TimmVisionEncoder("vit_tiny_patch16_224", image_size=336, model_kwargs=VIT)
 
     def datamodule(**packing) -> ReverieDataModule:
-        dm = ReverieDataModule([ReverieSource(str(files["reverie.train"]), str(files["images"]))], [],
-                               batch_size=args.batch_size, max_length=2048, **packing)
+        dm = ReverieDataModule(
+            [ReverieSource(str(files["reverie.train"]), str(files["images"]))],
+            [],
+            batch_size=args.batch_size,
+            max_length=2048,
+            **packing,
+        )
         dm.load(ReflectionPolicy(kinds="both", context="separate"))
         dm.train_convs = dm.train_convs[: 2 * args.records]
         return dm
 
     plain, trees = datamodule(), datamodule(trees=True)
     tokenizer = train_bpe_tokenizer(plain.texts(), 512)
-    model = LVLM(vision, build_projector("mlp2x_gelu", 64, 128), build_llm(len(tokenizer), LLM),
-                 tokenizer.convert_tokens_to_ids("<image>"))
+    model = LVLM(
+        vision,
+        build_projector("mlp2x_gelu", 64, 128),
+        build_llm(len(tokenizer), LLM),
+        tokenizer.convert_tokens_to_ids("<image>"),
+    )
     for dm in (plain, trees):
-        dm.bind(tokenizer, TEMPLATES["vicuna_v1"], model.num_image_tokens, vision.image_transform(),
-                objective.normaliser_weight)
+        dm.bind(
+            tokenizer,
+            TEMPLATES["vicuna_v1"],
+            model.num_image_tokens,
+            vision.image_transform(),
+            objective.normaliser_weight,
+        )
     results = {}
     for name, dm, bs in (("separate", plain, args.batch_size), ("tree", trees, max(1, args.batch_size // 2))):
         batches = list(dm._loader(dm.train_samples, bs, shuffle=False))
@@ -81,8 +102,10 @@ def main() -> None:
         seconds = median_seconds(epoch, repeats=args.repeats)
         seg_sum, seg_tok = epoch()
         results[name] = (seconds, tokens, seg_sum / seg_tok.clamp_min(1))
-        print(f"{name:>8}: {len(batches)} batches, {tokens} tokens computed, {seconds:.2f} s, "
-              f"{2 * args.records / seconds:.1f} samples/s")
+        print(
+            f"{name:>8}: {len(batches)} batches, {tokens} tokens computed, {seconds:.2f} s, "
+            f"{2 * args.records / seconds:.1f} samples/s"
+        )
     (t_sep, tok_sep, loss_sep), (t_tree, tok_tree, loss_tree) = results["separate"], results["tree"]
     rel = float(((loss_tree - loss_sep).abs() / loss_sep.abs().clamp_min(1e-12)).max())
     print(f"device: {device_name()}; image tokens per image: {model.num_image_tokens}; records: {args.records}")

@@ -34,14 +34,28 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     torch.manual_seed(0)
-    vision_cfg = CLIPVisionConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=3, num_attention_heads=2,
-                                  image_size=224, patch_size=14)
-    text = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
-            "num_key_value_heads": 2, "max_position_embeddings": 2048, "vocab_size": args.vocab}
+    vision_cfg = CLIPVisionConfig(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=3, num_attention_heads=2, image_size=224, patch_size=14
+    )
+    text = {
+        "hidden_size": 128,
+        "intermediate_size": 256,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 2048,
+        "vocab_size": args.vocab,
+    }
     image_id = args.vocab - 1
     n_image = (224 // 14) ** 2
-    hf = LlavaForConditionalGeneration(LlavaConfig(vision_config=vision_cfg, text_config=LlamaConfig(**text),
-                                                   image_token_index=image_id, image_seq_length=n_image))
+    hf = LlavaForConditionalGeneration(
+        LlavaConfig(
+            vision_config=vision_cfg,
+            text_config=LlamaConfig(**text),
+            image_token_index=image_id,
+            image_seq_length=n_image,
+        )
+    )
     folder = Path(tempfile.mkdtemp())
     CLIPVisionModel(vision_cfg).save_pretrained(folder)
     vision = HFVisionEncoder(str(folder), feature_layer=-2)
@@ -55,8 +69,14 @@ def main() -> None:
     pixels = torch.randn(args.batch, 3, 224, 224)
     mask = torch.ones_like(ids)
     targets = torch.cat([labels[:, 1:], torch.full_like(labels[:, :1], -100)], dim=1)
-    batch = {"input_ids": ids, "attention_mask": mask, "pixel_values": pixels, "target_ids": targets,
-             "target_segments": torch.ones_like(ids), "target_mult": torch.ones(ids.shape)}
+    batch = {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "pixel_values": pixels,
+        "target_ids": targets,
+        "target_segments": torch.ones_like(ids),
+        "target_mult": torch.ones(ids.shape),
+    }
 
     def step(model, loss_fn):
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4)

@@ -27,7 +27,11 @@ register()
 def find_checkpoint(run_dir: Path, ckpt: str) -> Path:
     if ckpt in ("last", "best"):
         folder = run_dir / "checkpoints"
-        found = [folder / "last.ckpt"] if ckpt == "last" else sorted(p for p in folder.glob("*.ckpt") if p.name != "last.ckpt")
+        found = (
+            [folder / "last.ckpt"]
+            if ckpt == "last"
+            else sorted(p for p in folder.glob("*.ckpt") if p.name != "last.ckpt")
+        )
         found = [p for p in found if p.is_file()]
         if not found:
             raise FileNotFoundError(f"no {ckpt} checkpoint in {folder}")
@@ -63,8 +67,12 @@ def main(cfg: DictConfig) -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = model.to(device)
     generator = Generator(
-        model, tokenizer, get_template(run_cfg.model.llm.chat_template), model.vision_tower.image_transform(),
-        GenerationSettings(**merged.eval.generation), question_prompt=run_cfg.reflection.question_prompt,
+        model,
+        tokenizer,
+        get_template(run_cfg.model.llm.chat_template),
+        model.vision_tower.image_transform(),
+        GenerationSettings(**merged.eval.generation),
+        question_prompt=run_cfg.reflection.question_prompt,
     )
     out_dir = Path(cfg.output_dir)
     metrics, _ = evaluate(generator, merged.eval, out_dir)
