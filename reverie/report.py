@@ -108,7 +108,7 @@ def plot(path: Path, setting_keys: list[str], stats: dict, metrics: list[str]) -
     fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.6 * rows), squeeze=False)
     for ax in axes.flat[len(metrics) :]:
         ax.axis("off")
-    for ax, m in zip(axes.flat, metrics):
+    for ax, m in zip(axes.flat, metrics, strict=False):
         means = [stats[s].get(m, (float("nan"), 0))[0] for s in settings]
         stds = [stats[s].get(m, (0, 0))[1] for s in settings]
         ax.bar(range(len(settings)), means, yerr=stds, capsize=3, color="tab:blue")
