@@ -33,8 +33,8 @@ from reverie.world import WorldConfig, build_world, load_manifest  # noqa: E402
 
 LLM = {
     "model_type": "llama",
-    "hidden_size": 128,
-    "intermediate_size": 256,
+    "hidden_size": 256,
+    "intermediate_size": 1024,
     "num_hidden_layers": 2,
     "num_attention_heads": 4,
     "num_key_value_heads": 2,
@@ -47,7 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=32, help="REVERIE records (each = 2 separate samples)")
     parser.add_argument("--batch-size", type=int, default=4, help="separate samples per batch (trees: records)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     torch.manual_seed(0)
     world = Path(tempfile.mkdtemp()) / "world"
@@ -72,7 +72,7 @@ def main() -> None:
     tokenizer = train_bpe_tokenizer(plain.texts(), 512)
     model = LVLM(
         vision,
-        build_projector("mlp2x_gelu", 64, 128),
+        build_projector("mlp2x_gelu", 64, LLM["hidden_size"]),
         build_llm(len(tokenizer), LLM),
         tokenizer.convert_tokens_to_ids("<image>"),
     )

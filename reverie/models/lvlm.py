@@ -58,6 +58,8 @@ class LVLM(nn.Module):
                 raise ValueError(f"batch has {n_positions} image tokens but no pixel_values")
             return embeds
         features = self.multi_modal_projector(self.vision_tower(pixel_values)).to(embeds.dtype)
+        if features.shape[-1] != embeds.shape[-1]:
+            raise ValueError(f"projector output width {features.shape[-1]} != LLM embedding width {embeds.shape[-1]}")
         if n_positions != features.shape[0] * features.shape[1]:
             raise ValueError(
                 f"image tokens in batch ({n_positions}) != images ({features.shape[0]}) x tokens per image "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import timm
 import torch
 from PIL import Image
@@ -33,13 +34,24 @@ class PadToSquare(nn.Module):
         return out
 
 
+class ToNormalizedTensor(nn.Module):
+    """PIL RGB -> float (3, H, W) normalised by mean/std in one pass (same result as ToTensor + Normalize)."""
+
+    def __init__(self, mean: tuple, std: tuple) -> None:
+        super().__init__()
+        self.shift = torch.tensor(mean).view(3, 1, 1) * 255.0
+        self.scale = 1.0 / (torch.tensor(std).view(3, 1, 1) * 255.0)
+
+    def forward(self, img: Image.Image) -> torch.Tensor:
+        pixels = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
+        return pixels.float().sub_(self.shift).mul_(self.scale)
+
+
 def build_transform(image_size: int, mean: tuple, std: tuple, pad_to_square: bool) -> T.Compose:
     steps: list[nn.Module] = [PadToSquare(tuple(int(255 * m) for m in mean))] if pad_to_square else []
     steps += [
         T.Resize((image_size, image_size), interpolation=T.InterpolationMode.BICUBIC, antialias=True),
-        T.PILToTensor(),
-        T.ToDtype(torch.float32, scale=True),
-        T.Normalize(mean, std),
+        ToNormalizedTensor(mean, std),
     ]
     return T.Compose(steps)
 
