@@ -10,6 +10,7 @@ from pathlib import Path
 
 from hydra.utils import instantiate
 from lightning.pytorch import Callback, Trainer
+from lightning.pytorch.callbacks import LearningRateMonitor
 from omegaconf import DictConfig, OmegaConf
 
 from reverie.data.datamodule import ReverieDataModule
@@ -74,4 +75,6 @@ def build_module(cfg: DictConfig, built: Built) -> ReverieModule:
 def build_trainer(cfg: DictConfig) -> Trainer:
     callbacks: list[Callback] = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+    if not loggers:  # learning-rate logging needs a logger; without one it is left out rather than failing the run
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)

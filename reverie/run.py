@@ -51,6 +51,8 @@ def train(cfg: DictConfig) -> dict:
     module = build_module(cfg, built)
     trainer = build_trainer(cfg)
     trainer.fit(module, datamodule=built.data, ckpt_path=cfg.get("ckpt_path"))
+    if built.data.val_samples and module.val_losses_step != trainer.global_step:  # final weights, final val losses
+        trainer.validate(module, datamodule=built.data, verbose=False)
     metrics = run_eval(cfg, built, trainer, run_dir) if trainer.is_global_zero else {}
     summary = {
         "run_dir": str(run_dir.resolve()),

@@ -39,6 +39,11 @@ NEEDS_USER_FILES = {
     "eval=mme",
     "eval=pope_coco",
     "eval=scienceqa_img",
+    # multi-process or GPU strategies: DDP is exercised by tests/training/test_ddp.py
+    "trainer/strategy=ddp",
+    "trainer/strategy=fsdp",
+    "trainer/strategy=deepspeed_zero2",
+    "trainer/strategy=deepspeed_zero3",
 }
 
 

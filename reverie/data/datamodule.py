@@ -112,6 +112,7 @@ class ReverieDataModule(LightningDataModule):
             has_image=[s.image is not None for s in samples],
             pack_length=self.max_length if self.pack_rows else 0,
             group_by_length=self.group_by_length and shuffle,
+            even_ranks=shuffle,  # validation counts every sample exactly once
         )
         return DataLoader(
             EncodedDataset(samples, self.image_transform),

@@ -54,6 +54,7 @@ class WindowBatchSampler(Sampler[list[tuple[Row, float]]]):
         pack_length: int = 0,
         group_by_length: bool = False,
         megabatch: int = 50,
+        even_ranks: bool = True,
     ) -> None:
         if batch_size < 1 or accumulate_grad_batches < 1:
             raise ValueError(
@@ -72,6 +73,7 @@ class WindowBatchSampler(Sampler[list[tuple[Row, float]]]):
         self.num_replicas, self.rank = num_replicas, rank
         self.shuffle, self.seed = shuffle, seed
         self.pack_length, self.group_by_length, self.megabatch = pack_length, group_by_length, megabatch
+        self.even_ranks = even_ranks  # training: same step count on every rank (reuse batches); eval: no repeats
         self.epoch = 0
         self.skip_batches = 0  # batches of this rank already consumed in the current epoch (mid-epoch resume)
 
@@ -100,11 +102,11 @@ class WindowBatchSampler(Sampler[list[tuple[Row, float]]]):
         batches = [rows[i : i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
         if self.group_by_length and self.shuffle:
             batches = [batches[i] for i in rng.permutation(len(batches))]
-        short = -len(batches) % self.num_replicas  # every rank needs the same number of steps: reuse the first batches
-        return batches + batches[:short]
+        short = -len(batches) % self.num_replicas if self.even_ranks else 0
+        return batches + batches[:short]  # training ranks need equal step counts: reuse the first batches
 
     def __len__(self) -> int:
-        return len(self._global_batches()) // self.num_replicas - self.skip_batches
+        return len(self._global_batches()[self.rank :: self.num_replicas]) - self.skip_batches
 
     def __iter__(self) -> Iterator[list[tuple[Row, float]]]:
         batches = self._global_batches()

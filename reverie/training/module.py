@@ -24,6 +24,7 @@ class ReverieModule(LightningModule):
         self.train_segments = SegmentLoss()  # whole-run totals: supervised tokens seen, per segment
         self.val_segments = SegmentLoss()
         self.val_losses: dict[str, float] = {}
+        self.val_losses_step = -1  # global step at which val_losses were computed
 
     def _step(self, batch: dict):
         ce, segments, mult = self.model.token_losses(batch)
@@ -47,6 +48,7 @@ class ReverieModule(LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         self.val_losses = self.val_segments.compute()
+        self.val_losses_step = self.global_step
         self.val_segments.reset()
         self.log_dict(
             {f"val/loss_{k}": v for k, v in self.val_losses.items() if k != "all" and not k.startswith("tokens")}

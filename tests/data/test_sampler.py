@@ -67,3 +67,10 @@ def test_skip_batches_resumes_on_unseen_batches():
 def test_first_fit_rejects_oversized_samples():
     with pytest.raises(ValueError, match="sample 1 has 50 tokens, more than the packing length 40"):
         first_fit([0, 1], np.array([10, 50]), 40)
+
+
+def test_evaluation_sharding_counts_every_sample_once():
+    samplers = [make(num_replicas=3, rank=r, shuffle=False, even_ranks=False) for r in range(3)]
+    seen = indices(itertools.chain(*(list(s) for s in samplers)))
+    assert sorted(seen) == list(range(N))
+    assert sum(len(s) for s in samplers) == -(-N // 4)
