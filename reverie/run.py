@@ -23,6 +23,19 @@ from reverie.resolvers import register
 register()
 
 
+def resume_from(ckpt_path: str | None, run_dir: Path) -> str | None:
+    """`last`: this run dir's last.ckpt if there is one (a requeued or restarted job continues), else a fresh start."""
+    if ckpt_path is None:
+        return None
+    path = run_dir / "checkpoints" / "last.ckpt" if ckpt_path == "last" else Path(ckpt_path)
+    if path.is_file():
+        print(f"[reverie] resuming from {path}")
+        return str(path)
+    if ckpt_path == "last":
+        return None
+    raise FileNotFoundError(f"ckpt_path: checkpoint not found: {path}")
+
+
 def run_eval(cfg: DictConfig, built, trainer, run_dir: Path) -> dict[str, float]:
     """Evaluate the trained model (rank 0) with the `eval` config; log metrics and sample tables to the loggers."""
     if not cfg.eval.get("tasks"):
@@ -50,7 +63,7 @@ def train(cfg: DictConfig) -> dict:
     built = build_all(cfg, run_dir)
     module = build_module(cfg, built)
     trainer = build_trainer(cfg)
-    trainer.fit(module, datamodule=built.data, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(module, datamodule=built.data, ckpt_path=resume_from(cfg.get("ckpt_path"), run_dir))
     if built.data.val_samples and module.val_losses_step != trainer.global_step:  # final weights, final val losses
         trainer.validate(module, datamodule=built.data, verbose=False)
     metrics = run_eval(cfg, built, trainer, run_dir) if trainer.is_global_zero else {}

@@ -51,6 +51,8 @@ class ReverieDataModule(LightningDataModule):
         self.train_convs: list[Conversation] = []
         self.val_convs: list[Conversation] = []
         self.report: dict = {}
+        self._train_loader: DataLoader | None = None
+        self._resume_skip = 0  # batches of the current epoch a restored checkpoint had already trained
 
     def load(self, policy: ReflectionPolicy) -> None:
         self.train_convs, train_counts = mix(self.train_sources, policy, self.seed)
@@ -124,7 +126,25 @@ class ReverieDataModule(LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_samples, self.batch_size, shuffle=True)
+        self._train_loader = self._loader(self.train_samples, self.batch_size, shuffle=True)
+        self._apply_resume_skip()
+        return self._train_loader
+
+    # Mid-epoch resume: Lightning stores this in every checkpoint and hands it back on restore. The sampler's order
+    # is a function of (seed, epoch), so skipping the batches already trained continues exactly where the run was.
+    def state_dict(self) -> dict:
+        progress = self.trainer.fit_loop.epoch_loop.batch_progress.current if self.trainer else None
+        return {"batches_done": int(progress.processed) if progress else 0}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._resume_skip = int(state.get("batches_done", 0))
+        if self._train_loader is not None:  # already built (Lightning may build it before restoring)
+            self._apply_resume_skip()
+
+    def _apply_resume_skip(self) -> None:
+        sampler = self._train_loader.batch_sampler
+        sampler.skip_batches = self._resume_skip if self._resume_skip < len(sampler) else 0  # end of epoch: none
+        self._resume_skip = 0
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_samples, self.val_batch_size, shuffle=False)

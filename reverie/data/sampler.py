@@ -106,7 +106,7 @@ class WindowBatchSampler(Sampler[list[tuple[Row, float]]]):
         return batches + batches[:short]  # training ranks need equal step counts: reuse the first batches
 
     def __len__(self) -> int:
-        return len(self._global_batches()[self.rank :: self.num_replicas]) - self.skip_batches
+        return len(self._global_batches()[self.rank :: self.num_replicas])  # the whole epoch, skipped batches included
 
     def __iter__(self) -> Iterator[list[tuple[Row, float]]]:
         batches = self._global_batches()
