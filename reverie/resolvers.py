@@ -54,12 +54,16 @@ def world_file(role: str, *, _root_: DictConfig) -> str:
     return str(files[role])
 
 
-def run_id(*, _root_: DictConfig) -> str:
-    out = OmegaConf.select(_root_, "paths.output_dir", default="run")
-    return hashlib.sha256(str(Path(out).resolve()).encode()).hexdigest()[:16]
+def run_id(output_dir: str | Path) -> str:
+    """A W&B run id derived from the run dir: the same dir (a resumed or requeued job) gives the same run."""
+    return hashlib.sha256(str(Path(output_dir).resolve()).encode()).hexdigest()[:16]
+
+
+def run_id_resolver(*, _root_: DictConfig) -> str:
+    return run_id(OmegaConf.select(_root_, "paths.output_dir", default="run"))
 
 
 def register() -> None:
-    for name, fn in (("world", world_file), ("reverie.precision", auto_precision), ("reverie.run_id", run_id)):
+    for name, fn in (("world", world_file), ("reverie.precision", auto_precision), ("reverie.run_id", run_id_resolver)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)

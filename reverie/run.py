@@ -63,6 +63,8 @@ def train(cfg: DictConfig) -> dict:
     built = build_all(cfg, run_dir)
     module = build_module(cfg, built)
     trainer = build_trainer(cfg)
+    for logger in trainer.loggers:  # the resolved config, with every run (W&B shows it as the run's config)
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     trainer.fit(module, datamodule=built.data, ckpt_path=resume_from(cfg.get("ckpt_path"), run_dir))
     if built.data.val_samples and module.val_losses_step != trainer.global_step:  # final weights, final val losses
         trainer.validate(module, datamodule=built.data, verbose=False)
@@ -86,9 +88,22 @@ def train(cfg: DictConfig) -> dict:
     return summary
 
 
+def finish_wandb(exit_code: int) -> None:
+    """Close the W&B run (if one is open) so a failed job does not show as running forever."""
+    import sys
+
+    if "wandb" in sys.modules and sys.modules["wandb"].run is not None:
+        sys.modules["wandb"].finish(exit_code=exit_code)
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float | None:
-    summary = train(cfg)
+    try:
+        summary = train(cfg)
+    except BaseException:
+        finish_wandb(exit_code=1)
+        raise
+    finish_wandb(exit_code=0)
     return summary.get("val_loss")
 
 
