@@ -16,8 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from reverie.build import build_lvlm
 from reverie.data.templates import get_template
 from reverie.data.tokenizer import load_tokenizer
-from reverie.eval.generation import GenerationSettings, Generator
-from reverie.eval.runner import evaluate
+from reverie.eval.runner import build_generator, evaluate
 from reverie.resolvers import register
 from reverie.training.stages import apply_stage
 
@@ -66,14 +65,8 @@ def main(cfg: DictConfig) -> None:
     merged = OmegaConf.merge(run_cfg, {"eval": cfg.eval, "seed": cfg.seed})
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = model.to(device)
-    generator = Generator(
-        model,
-        tokenizer,
-        get_template(run_cfg.model.llm.chat_template),
-        model.vision_tower.image_transform(),
-        GenerationSettings(**merged.eval.generation),
-        question_prompt=run_cfg.reflection.question_prompt,
-    )
+    template = get_template(run_cfg.model.llm.chat_template)
+    generator = build_generator(model, tokenizer, template, merged.eval, run_cfg.reflection.question_prompt)
     out_dir = Path(cfg.output_dir)
     metrics, _ = evaluate(generator, merged.eval, out_dir)
     path = out_dir / "metrics.json"

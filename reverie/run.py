@@ -15,8 +15,7 @@ from lightning.pytorch import seed_everything
 from omegaconf import DictConfig, OmegaConf
 
 from reverie.build import build_all, build_module, build_trainer
-from reverie.eval.generation import GenerationSettings, Generator
-from reverie.eval.runner import evaluate
+from reverie.eval.runner import build_generator, evaluate
 from reverie.logging import log_eval
 from reverie.resolvers import register
 
@@ -41,14 +40,7 @@ def run_eval(cfg: DictConfig, built, trainer, run_dir: Path) -> dict[str, float]
     if not cfg.eval.get("tasks"):
         return {}
     model = built.model.to(trainer.strategy.root_device)
-    generator = Generator(
-        model,
-        built.tokenizer,
-        built.template,
-        model.vision_tower.image_transform(),
-        GenerationSettings(**cfg.eval.generation),
-        question_prompt=cfg.reflection.question_prompt,
-    )
+    generator = build_generator(model, built.tokenizer, built.template, cfg.eval, cfg.reflection.question_prompt)
     metrics, samples = evaluate(generator, cfg.eval, run_dir / "eval")
     log_eval(trainer.loggers, metrics, samples, step=trainer.global_step)
     return metrics

@@ -19,6 +19,13 @@ from reverie.eval.records import write_results
 from reverie.eval.tasks import EvalPrediction, EvalQuestion, pope_mean_f1
 
 
+def build_generator(model, tokenizer, template, eval_cfg: DictConfig, question_prompt: str) -> Generator:
+    """The generator `reverie.run` and `reverie.evaluate` both use: the model's own image transform, the eval
+    config's generation settings, and the training question prompt (so evaluation asks as training did)."""
+    settings = GenerationSettings(**OmegaConf.to_container(eval_cfg.generation, resolve=True))
+    return Generator(model, tokenizer, template, model.vision_tower.image_transform(), settings, question_prompt)
+
+
 def images_listed_in(path: str | Path) -> set[str]:
     """Image names of a LLaVA/REVERIE JSON list or a JSONL file (records with an "image" key)."""
     text = Path(path).read_text(encoding="utf-8")
