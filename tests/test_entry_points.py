@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 
 def run(args, world_cache, **kw):
@@ -30,12 +31,12 @@ def test_run_then_evaluate_reproduces_answers(tmp_path, world_cache):
     )
 
     proc = run(["reverie.evaluate", f"run_dir={out}", "eval.max_questions=6", "eval.tasks.chair=null"], world_cache)
-    metrics_file = proc.stdout.strip().splitlines()[-1]
-    evaluated = json.loads(open(metrics_file).read())["metrics"]
+    metrics_file = Path(proc.stdout.strip().splitlines()[-1])
+    evaluated = json.loads(metrics_file.read_text())["metrics"]
     for key in ("pope/random/f1", "pope/popular/accuracy", "pope/adversarial/yes_ratio"):
         assert evaluated[key] == summary["eval"][key], key
-    again_file = os.path.join(os.path.dirname(metrics_file), "pope_adversarial.samples.jsonl")
-    again = [json.loads(x) for x in open(again_file).read().splitlines()]
+    again_file = metrics_file.parent / "pope_adversarial.samples.jsonl"
+    again = [json.loads(x) for x in again_file.read_text().splitlines()]
     assert [s["output"] for s in again] == [s["output"] for s in samples]
 
 
