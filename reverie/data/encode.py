@@ -12,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 
-from reverie.data.conversation import IMAGE_PLACEHOLDER, Conversation, Segment
+from reverie.data.conversation import IMAGE_PLACEHOLDER, Conversation
 from reverie.data.sample import IGNORE_INDEX, EncodedSample
 from reverie.data.templates import ChatTemplate, Piece
 
@@ -118,8 +118,3 @@ class SampleEncoder:
                 f"Examples: {examples}. Raise data.max_length or fix the data."
             )
         return samples, report
-
-
-def segment_token_counts(sample: EncodedSample) -> dict[str, int]:
-    supervised = sample.labels != IGNORE_INDEX
-    return {s.key: int((supervised & (sample.segment_ids == s)).sum()) for s in Segment}

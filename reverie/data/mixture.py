@@ -16,26 +16,26 @@ from reverie.data.sources import load_llava_json, load_reverie_json
 
 
 @dataclass
-class LlavaSource:
-    """LLaVA conversation JSON (instruction data, captions); assistant turns are segment `other`."""
+class FileSource:
+    """A data file, the folder its records' image paths are relative to, and its mixture weight."""
 
     path: str
     image_root: str | None = None
-    weight: float = 1.0
-    name: str = ""
+    weight: float = 1.0  # uses per epoch: 1 = once, 0.5 = a seeded half, 2 = twice
+    name: str = ""  # shown in reports; default: the file name
+
+
+@dataclass
+class LlavaSource(FileSource):
+    """LLaVA conversation JSON (instruction data, captions); assistant turns are segment `other`."""
 
     def conversations(self, policy: ReflectionPolicy) -> list[Conversation]:
         return load_llava_json(self.path, self.image_root)
 
 
 @dataclass
-class ReverieSource:
+class ReverieSource(FileSource):
     """REVERIE records, turned into conversations by the reflection policy."""
-
-    path: str
-    image_root: str | None = None
-    weight: float = 1.0
-    name: str = ""
 
     def conversations(self, policy: ReflectionPolicy) -> list[Conversation]:
         return [c for r in load_reverie_json(self.path, self.image_root) for c in policy.conversations(r)]

@@ -45,9 +45,5 @@ class EncodedSample:
         return len(self.input_ids)
 
     @property
-    def num_supervised(self) -> int:
-        return int((self.labels != IGNORE_INDEX).sum())
-
-    @property
     def is_tree(self) -> bool:
         return bool(self.branch_ids.any())
