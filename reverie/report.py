@@ -1,9 +1,9 @@
 """`python -m reverie.report DIR [--metrics K ...]`: a multirun folder (local or SLURM) -> one table and one plot.
 
 Reads every `summary.json` below DIR with the job's `.hydra/overrides.yaml`. The swept keys (overrides that differ
-between jobs) become columns; seeds are pooled. Writes `report.csv` (one row per run), `report.md` (one row per
-setting: mean ± std over seeds, n) and `report.png` (the chosen metrics per setting, error bars = std), and prints
-the Markdown table.
+between jobs; several sweeps may share DIR) become columns; seeds are pooled. Writes `report.csv` (one row per run),
+`report.md` (one row per setting: mean ± std over seeds, n) and `report.png` (the chosen metrics per setting, error
+bars = std), and prints the Markdown table. Metrics: `eval/...`, `val_loss` and `val_losses/<segment>`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import statistics
 from pathlib import Path
 
 import yaml
+from omegaconf import OmegaConf
 
 DEFAULT_METRICS = (
     "eval/pope/random/f1",
@@ -44,15 +45,32 @@ def load_runs(root: Path) -> list[dict]:
         overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else []
         params = dict(o.lstrip("+").split("=", 1) for o in overrides if "=" in o)
         data = json.loads(summary.read_text())
-        metrics = flatten({"eval": data.get("eval") or {}, "val_loss": data.get("val_loss")})
-        runs.append({"job": str(job.relative_to(root)), "params": params, "metrics": metrics})
+        metrics = flatten(
+            {
+                "eval": data.get("eval") or {},
+                "val_loss": data.get("val_loss"),
+                "val_losses": data.get("val_losses") or {},
+            }
+        )
+        runs.append({"job": str(job.relative_to(root)), "params": params, "metrics": metrics, "dir": job})
     if not runs:
         raise FileNotFoundError(f"no summary.json below {root} (is it a multirun folder of reverie.run?)")
     return runs
 
 
 def swept_keys(runs: list[dict]) -> list[str]:
+    """Keys whose value differs between runs. A key set on the command line of one sweep but left at its config
+    value in another (e.g. two sweeps under one folder) takes that value from the job's resolved `config.yaml`."""
     keys = sorted({k for r in runs for k in r["params"]})
+    for r in runs:
+        missing = [k for k in keys if k not in r["params"]]
+        config_file = r["dir"] / ".hydra" / "config.yaml"
+        if missing and config_file.is_file():
+            config = OmegaConf.load(config_file)
+            for key in missing:
+                value = OmegaConf.select(config, key, throw_on_resolution_failure=False)
+                if value is not None:
+                    r["params"][key] = str(value)
     return [k for k in keys if len({r["params"].get(k) for r in runs}) > 1]
 
 
@@ -123,7 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Turn a reverie multirun folder into a table and a plot.")
     parser.add_argument("dir", type=Path, help="multirun folder (e.g. outputs/train/multiruns/<time>)")
     parser.add_argument(
-        "--metrics", nargs="+", default=list(DEFAULT_METRICS), help="metric keys (eval/... or val_loss)"
+        "--metrics", nargs="+", default=list(DEFAULT_METRICS), help="metric keys (eval/..., val_loss, val_losses/SEGMENT)"
     )
     args = parser.parse_args()
     print(report(args.dir, args.metrics))
