@@ -141,7 +141,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Turn a reverie multirun folder into a table and a plot.")
     parser.add_argument("dir", type=Path, help="multirun folder (e.g. outputs/train/multiruns/<time>)")
     parser.add_argument(
-        "--metrics", nargs="+", default=list(DEFAULT_METRICS), help="metric keys (eval/..., val_loss, val_losses/SEGMENT)"
+        "--metrics",
+        nargs="+",
+        default=list(DEFAULT_METRICS),
+        help="metric keys (eval/..., val_loss, val_losses/SEGMENT)",
     )
     args = parser.parse_args()
     print(report(args.dir, args.metrics))
