@@ -93,10 +93,10 @@ def world_pretrained_tower(
     }
     key = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
     target = Path(cache_dir).expanduser().resolve() / "tower" / f"{key}.pt"
-    torch.manual_seed(seed)
-    tower = instantiate(encoder)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target) + ".lock"):
+    with torch.random.fork_rng(), FileLock(str(target) + ".lock"):  # the caller's RNG: same whether trained or loaded
+        torch.manual_seed(seed)
+        tower = instantiate(encoder)
         if not target.is_file():
             train = [json.loads(line) for line in scenes_text.splitlines() if line.strip()]
             train = [s for s in train if s["split"] == "train"]
