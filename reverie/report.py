@@ -120,7 +120,7 @@ def plot(path: Path, setting_keys: list[str], stats: dict, metrics: list[str]) -
     import matplotlib.pyplot as plt
 
     settings = list(stats)
-    labels = [", ".join(f"{k}={v}" for k, v in zip(setting_keys, s, strict=True)) or "all" for s in settings]
+    labels = [" / ".join(map(str, s)) or "all" for s in settings]  # values only; the keys are in the title
     cols = min(4, len(metrics))
     rows = -(-len(metrics) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.6 * rows), squeeze=False)
@@ -132,6 +132,7 @@ def plot(path: Path, setting_keys: list[str], stats: dict, metrics: list[str]) -
         ax.bar(range(len(settings)), means, yerr=stds, capsize=3, color="tab:blue")
         ax.set_xticks(range(len(settings)), labels, rotation=60, ha="right", fontsize=7)
         ax.set_title(m.removeprefix("eval/"), fontsize=8)
+    fig.suptitle(" / ".join(setting_keys) + "  (mean ± std over seeds)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import hydra
 from lightning.pytorch import seed_everything
+from lightning.pytorch.strategies import DDPStrategy
 from omegaconf import DictConfig, OmegaConf
 
 from reverie.build import build_all, build_module, build_trainer
@@ -36,13 +37,27 @@ def resume_from(ckpt_path: str | None, run_dir: Path) -> str | None:
 
 
 def run_eval(cfg: DictConfig, built, trainer, run_dir: Path) -> dict[str, float]:
-    """Evaluate the trained model (rank 0) with the `eval` config; log metrics and sample tables to the loggers."""
+    """Evaluate the trained model with the `eval` config; log metrics and sample tables to the loggers.
+
+    One process: it evaluates. DDP (a full model on every rank): the questions are sharded over the ranks and rank 0
+    scores. Strategies that shard the weights (FSDP, DeepSpeed) cannot generate on one rank: evaluation is skipped
+    with a message naming `reverie.evaluate`, which evaluates the saved checkpoint in one process.
+    """
     if not cfg.eval.get("tasks"):
+        return {}
+    if trainer.world_size > 1 and type(trainer.strategy) is not DDPStrategy:
+        if trainer.is_global_zero:
+            print(
+                f"[reverie] eval skipped: {type(trainer.strategy).__name__} shards the weights, so no rank can generate "
+                f"alone; consolidate the checkpoint into one file and run `python -m reverie.evaluate "
+                f"run_dir={run_dir} ckpt=FILE`"
+            )
         return {}
     model = built.model.to(trainer.strategy.root_device)
     generator = build_generator(model, built.tokenizer, built.template, cfg.eval, cfg.reflection.question_prompt)
-    metrics, samples = evaluate(generator, cfg.eval, run_dir / "eval")
-    log_eval(trainer.loggers, metrics, samples, step=trainer.global_step)
+    metrics, samples = evaluate(generator, cfg.eval, run_dir / "eval", trainer.global_rank, trainer.world_size)
+    if trainer.is_global_zero:
+        log_eval(trainer.loggers, metrics, samples, step=trainer.global_step)
     return metrics
 
 
@@ -60,7 +75,7 @@ def train(cfg: DictConfig) -> dict:
     trainer.fit(module, datamodule=built.data, ckpt_path=resume_from(cfg.get("ckpt_path"), run_dir))
     if built.data.val_samples and module.val_losses_step != trainer.global_step:  # final weights, final val losses
         trainer.validate(module, datamodule=built.data, verbose=False)
-    metrics = run_eval(cfg, built, trainer, run_dir) if trainer.is_global_zero else {}
+    metrics = run_eval(cfg, built, trainer, run_dir)
     summary = {
         "run_dir": str(run_dir.resolve()),
         "val_loss": module.val_losses.get("all"),

@@ -50,8 +50,10 @@ def main() -> None:
                 pred = head(vis(x[800:]).max(1).values) > 0
             truth = y[800:].bool()
             recall = (pred & truth).sum().item() / truth.sum().item()
-            print(f"step {step + 1}: loss {loss.item():.3f}, held-out label accuracy "
-                  f"{(pred == truth).float().mean().item():.3f}, recall {recall:.3f}")
+            print(
+                f"step {step + 1}: loss {loss.item():.3f}, held-out label accuracy "
+                f"{(pred == truth).float().mean().item():.3f}, recall {recall:.3f}"
+            )
 
 
 if __name__ == "__main__":

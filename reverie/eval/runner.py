@@ -40,8 +40,25 @@ def select(questions: list[EvalQuestion], only_images_in: str | None, max_questi
     return questions[:max_questions] if max_questions else questions
 
 
-def evaluate(generator: Generator, eval_cfg: DictConfig, out_dir: str | Path) -> tuple[dict[str, float], dict]:
-    """All tasks; returns (metrics, samples per task for logging). Files go to out_dir/{task}.{samples.jsonl,metrics.json}."""
+def generate_sharded(generator: Generator, items: list, rank: int, world_size: int) -> list[str]:
+    """Answers for all items; with world_size > 1 each rank generates items[rank::world_size] and all ranks gather
+    the answers in the original order (greedy batched answers equal batch-size-1 ones, so sharding changes nothing)."""
+    if world_size == 1:
+        return generator.generate(items)
+    import torch.distributed as dist
+
+    mine = generator.generate(items[rank::world_size])
+    gathered: list[list[str] | None] = [None] * world_size
+    dist.all_gather_object(gathered, mine)
+    return [gathered[i % world_size][i // world_size] for i in range(len(items))]
+
+
+def evaluate(
+    generator: Generator, eval_cfg: DictConfig, out_dir: str | Path, rank: int = 0, world_size: int = 1
+) -> tuple[dict[str, float], dict]:
+    """All tasks; returns (metrics, samples per task for logging). Files go to out_dir/{task}.{samples.jsonl,metrics.json}.
+    Under DDP every rank calls this with its rank: questions are sharded, and rank 0 scores and writes (the other
+    ranks return empty results)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     base = generator.settings
@@ -61,7 +78,10 @@ def evaluate(generator: Generator, eval_cfg: DictConfig, out_dir: str | Path) ->
         generator.settings = GenerationSettings(
             **{**base.as_dict(), "max_new_tokens": max_new_tokens or base.max_new_tokens}
         )
-        outputs = generator.generate([(q.prompt + suffix, str(q.image) if q.image else None) for q in questions])
+        items = [(q.prompt + suffix, str(q.image) if q.image else None) for q in questions]
+        outputs = generate_sharded(generator, items, rank, world_size)
+        if rank != 0:
+            continue
         result = task.score([EvalPrediction(q, o) for q, o in zip(questions, outputs, strict=True)])
         write_results(
             out_dir,
@@ -78,5 +98,7 @@ def evaluate(generator: Generator, eval_cfg: DictConfig, out_dir: str | Path) ->
             + ", ".join(f"{k.split('/')[-1]}={v:.4g}" for k, v in result.metrics.items() if isinstance(v, float))
         )
     generator.settings = base
+    if rank != 0:
+        return {}, {}
     metrics.update(pope_mean_f1(metrics))
     return metrics, samples

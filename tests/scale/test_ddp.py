@@ -43,3 +43,34 @@ def test_two_process_ddp_matches_one_process(tmp_path, world_cache):
     assert abs(one["val_loss"] - two["val_loss"]) < 1e-4 * abs(one["val_loss"])
     for name, value in w1.items():
         torch.testing.assert_close(w2[name], value, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_ddp_evaluation_is_sharded_and_equals_one_process_on_the_same_weights(tmp_path, world_cache):
+    two, _ = run(
+        tmp_path,
+        world_cache,
+        "two",
+        "data.batch_size=4",
+        "trainer.devices=2",
+        "trainer/strategy=ddp",
+        "eval=world",
+        "eval.generation.batch_size=4",
+    )
+    pope = two["eval"]["pope/random/total"]
+    assert pope > 0 and two["eval"]["chair/captions"] > 0
+    samples = (tmp_path / "two" / "eval" / "pope_random.samples.jsonl").read_text().splitlines()
+    assert len(samples) == pope  # one file from rank 0 with every question, not one per rank
+    env = {**os.environ, "REVERIE_CACHE_DIR": str(world_cache), "OMP_NUM_THREADS": "1"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "reverie.evaluate",
+        f"run_dir={tmp_path / 'two'}",
+        "eval=world",
+        "eval.generation.batch_size=4",
+        f"output_dir={tmp_path / 'single'}",
+    ]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    single = json.loads((tmp_path / "single" / "metrics.json").read_text())["metrics"]
+    assert single == two["eval"]  # same weights, same answers: sharding over ranks changed nothing

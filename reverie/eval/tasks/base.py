@@ -62,8 +62,8 @@ class EvalTask(ABC):
         self.inputs: dict[str, str] = {}  # input files by role, for the results file
 
     @abstractmethod
-    def metric(self) -> Metric:
-        """A fresh metric sized for this task's questions."""
+    def metric(self, **kwargs) -> Metric:
+        """A fresh metric sized for this task's questions; kwargs go to torchmetrics (e.g. `sync_on_compute`)."""
 
     @abstractmethod
     def update(self, metric: Metric, predictions: Sequence[EvalPrediction]) -> list[SampleRecord]:
@@ -74,8 +74,9 @@ class EvalTask(ABC):
         return {f"{self.name}/{key}": value.item() for key, value in metric.compute().items()}
 
     def score(self, predictions: Sequence[EvalPrediction]) -> ScoreResult:
-        """Metrics and per-sample records for ``predictions`` in one process."""
-        metric = self.metric()
+        """Metrics and per-sample records for ``predictions`` in one process: ``predictions`` are all of them (the
+        runner gathers sharded answers first), so the metric must not also sync with other ranks."""
+        metric = self.metric(sync_on_compute=False)
         records = self.update(metric, predictions)
         return ScoreResult(self.summarize(metric), records)
 

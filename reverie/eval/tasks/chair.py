@@ -79,8 +79,8 @@ class ChairTask(EvalTask):
                 raise EvalDataError(path, line, f"reference caption for {row['image']!r}, which has no annotations")
             truth[str(row["image"])].update(m.category for m in self.vocabulary.mentions(str(row["caption"])))
 
-    def metric(self) -> ChairMetrics:
-        return ChairMetrics()
+    def metric(self, **kwargs) -> ChairMetrics:
+        return ChairMetrics(**kwargs)
 
     def update(self, metric: ChairMetrics, predictions: Sequence[EvalPrediction]) -> list[SampleRecord]:
         records, counts = [], []

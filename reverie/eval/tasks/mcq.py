@@ -88,8 +88,8 @@ class MultipleChoiceTask(EvalTask):
             questions.append(EvalQuestion(question_id, image, "\n".join(lines), label, meta))
         return questions
 
-    def metric(self) -> MultipleChoiceAccuracy:
-        return MultipleChoiceAccuracy(self.num_groups)
+    def metric(self, **kwargs) -> MultipleChoiceAccuracy:
+        return MultipleChoiceAccuracy(self.num_groups, **kwargs)
 
     def update(self, metric: MultipleChoiceAccuracy, predictions: Sequence[EvalPrediction]) -> list[SampleRecord]:
         values, records = self.parse_predictions(predictions)

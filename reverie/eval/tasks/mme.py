@@ -70,8 +70,8 @@ class MMETask(EvalTask):
                 )
         check_unique_ids(self.questions)
 
-    def metric(self) -> MMEMetrics:
-        return MMEMetrics(self.subtasks, self.image_subtask)
+    def metric(self, **kwargs) -> MMEMetrics:
+        return MMEMetrics(self.subtasks, self.image_subtask, **kwargs)
 
     def update(self, metric: MMEMetrics, predictions: Sequence[EvalPrediction]) -> list[SampleRecord]:
         values, records = self.parse_predictions(predictions)

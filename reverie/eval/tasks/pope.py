@@ -50,8 +50,8 @@ class PopeTask(EvalTask):
             )
         check_unique_ids(self.questions)
 
-    def metric(self) -> PopeMetrics:
-        return PopeMetrics()
+    def metric(self, **kwargs) -> PopeMetrics:
+        return PopeMetrics(**kwargs)
 
     def update(self, metric: PopeMetrics, predictions: Sequence[EvalPrediction]) -> list[SampleRecord]:
         values, records = self.parse_predictions(predictions)
