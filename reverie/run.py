@@ -49,8 +49,8 @@ def run_eval(cfg: DictConfig, built, trainer, run_dir: Path) -> dict[str, float]
         if trainer.is_global_zero:
             print(
                 f"[reverie] eval skipped: {type(trainer.strategy).__name__} shards the weights, so no rank can generate "
-                f"alone; consolidate the checkpoint into one file and run `python -m reverie.evaluate "
-                f"run_dir={run_dir} ckpt=FILE`"
+                f"alone; evaluate a one-file checkpoint (FSDP: trainer.strategy.state_dict_type=full; DeepSpeed: "
+                f"its zero_to_fp32 conversion) with `python -m reverie.evaluate run_dir={run_dir} ckpt=FILE`"
             )
         return {}
     model = built.model.to(trainer.strategy.root_device)
