@@ -40,6 +40,18 @@ def _world(world_cache) -> tuple[list[dict], dict]:
     return scenes, files
 
 
+def _tower_args(world_cache, cache_dir, **options) -> dict:
+    """Arguments of `world_pretrained_tower` for the small test world, caching into `cache_dir`."""
+    _, files = _world(world_cache)
+    return dict(
+        encoder=OmegaConf.create(ENCODER),
+        scenes=str(files["scenes"]),
+        images=str(files["images"]),
+        cache_dir=str(cache_dir),
+        **options,
+    )
+
+
 def test_pretraining_learns_the_cells_beyond_the_empty_baseline(world_cache):
     scenes, files = _world(world_cache)
     train = [s for s in scenes if s["split"] == "train"]
@@ -52,15 +64,7 @@ def test_pretraining_learns_the_cells_beyond_the_empty_baseline(world_cache):
 
 
 def test_pretrained_tower_is_cached_and_reloaded(world_cache, tmp_path, capsys):
-    _, files = _world(world_cache)
-    args = dict(
-        encoder=OmegaConf.create(ENCODER),
-        scenes=str(files["scenes"]),
-        images=str(files["images"]),
-        cache_dir=str(tmp_path),
-        steps=5,
-        batch_size=8,
-    )
+    args = _tower_args(world_cache, tmp_path, steps=5, batch_size=8)
     first = world_pretrained_tower(**args)
     assert "pretraining the vision tower" in capsys.readouterr().out
     second = world_pretrained_tower(**args)
@@ -77,15 +81,7 @@ def test_pretrained_tower_is_cached_and_reloaded(world_cache, tmp_path, capsys):
 
 
 def test_the_callers_random_state_is_the_same_whether_the_tower_was_trained_or_loaded(world_cache, tmp_path):
-    _, files = _world(world_cache)
-    args = dict(
-        encoder=OmegaConf.create(ENCODER),
-        scenes=str(files["scenes"]),
-        images=str(files["images"]),
-        cache_dir=str(tmp_path),
-        steps=3,
-        batch_size=4,
-    )
+    args = _tower_args(world_cache, tmp_path, steps=3, batch_size=4)
     draws = []
     for _ in ("trained", "loaded"):  # (the LLM is initialised after the tower: its init must follow the run's seed)
         torch.manual_seed(123)
