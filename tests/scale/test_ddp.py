@@ -9,6 +9,13 @@ import sys
 import torch
 
 
+def run_ok(cmd: list[str], world_cache) -> None:
+    """Runs a reverie entry point on the shared test world (one thread per process) and asserts it succeeded."""
+    env = {**os.environ, "REVERIE_CACHE_DIR": str(world_cache), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
 def run(tmp_path, world_cache, name, *overrides):
     out = tmp_path / name
     cmd = [
@@ -27,9 +34,7 @@ def run(tmp_path, world_cache, name, *overrides):
         "callbacks.model_checkpoint.save_top_k=0",
         *overrides,
     ]
-    env = {**os.environ, "REVERIE_CACHE_DIR": str(world_cache), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run_ok(cmd, world_cache)
     summary = json.loads((out / "summary.json").read_text())
     weights = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["state_dict"]
     return summary, weights
@@ -60,17 +65,7 @@ def test_ddp_evaluation_is_sharded_and_equals_one_process_on_the_same_weights(tm
     assert pope > 0 and two["eval"]["chair/captions"] > 0
     samples = (tmp_path / "two" / "eval" / "pope_random.samples.jsonl").read_text().splitlines()
     assert len(samples) == pope  # one file from rank 0 with every question, not one per rank
-    env = {**os.environ, "REVERIE_CACHE_DIR": str(world_cache), "OMP_NUM_THREADS": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "reverie.evaluate",
-        f"run_dir={tmp_path / 'two'}",
-        "eval=world",
-        "eval.generation.batch_size=4",
-        f"output_dir={tmp_path / 'single'}",
-    ]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    evaluate = ["-m", "reverie.evaluate", f"run_dir={tmp_path / 'two'}", "eval=world", "eval.generation.batch_size=4"]
+    run_ok([sys.executable, *evaluate, f"output_dir={tmp_path / 'single'}"], world_cache)
     single = json.loads((tmp_path / "single" / "metrics.json").read_text())["metrics"]
     assert single == two["eval"]  # same weights, same answers: sharding over ranks changed nothing
