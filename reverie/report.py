@@ -2,8 +2,9 @@
 
 Reads every `summary.json` below DIR with the job's `.hydra/overrides.yaml`. The swept keys (overrides that differ
 between jobs; several sweeps may share DIR) become columns; seeds are pooled. Writes `report.csv` (one row per run),
-`report.md` (one row per setting: mean ± std over seeds, n) and `report.png` (the chosen metrics per setting, error
-bars = std), and prints the Markdown table. Metrics: `eval/...`, `val_loss` and `val_losses/<segment>`.
+`report.md` (one row per setting: mean ± the half-width of its 95 % Student-t interval over seeds, n) and
+`report.png` (the chosen metrics per setting, error bars = that interval), and prints the Markdown table.
+Metrics: `eval/...`, `val_loss` and `val_losses/<segment>`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ DEFAULT_METRICS = (
     "eval/pope/adversarial/f1",
     "eval/pope/mean_f1",
     "eval/pope/adversarial/yes_ratio",
+    "eval/pope/adversarial_gap",
     "eval/chair/chair_s",
     "eval/chair/chair_i",
     "val_loss",
@@ -74,8 +76,16 @@ def swept_keys(runs: list[dict]) -> list[str]:
     return [k for k in keys if len({r["params"].get(k) for r in runs}) > 1]
 
 
-def mean_std(values: list[float]) -> tuple[float, float]:
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+# Student-t 97.5 % quantiles by degrees of freedom (two-sided 95 %); beyond the table the normal 1.96 is close.
+_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
+
+
+def mean_ci(values: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95 % Student-t interval over the values (0 for a single value)."""
+    if len(values) < 2:
+        return statistics.fmean(values), 0.0
+    t = _T975.get(len(values) - 1, 1.96 + 2.5 / (len(values) - 1))
+    return statistics.fmean(values), t * statistics.stdev(values) / len(values) ** 0.5
 
 
 def report(root: Path, metrics: list[str]) -> str:
@@ -102,7 +112,7 @@ def report(root: Path, metrics: list[str]) -> str:
         for m in metrics:
             values = [float(r["metrics"][m]) for r in members if r["metrics"].get(m) is not None]
             if values:
-                stats[setting][m] = mean_std(values)
+                stats[setting][m] = mean_ci(values)
                 cells.append("{:.4f} ± {:.4f}".format(*stats[setting][m]))
             else:
                 cells.append("–")
@@ -128,11 +138,11 @@ def plot(path: Path, setting_keys: list[str], stats: dict, metrics: list[str]) -
         ax.axis("off")
     for ax, m in zip(axes.flat, metrics, strict=False):
         means = [stats[s].get(m, (float("nan"), 0))[0] for s in settings]
-        stds = [stats[s].get(m, (0, 0))[1] for s in settings]
-        ax.bar(range(len(settings)), means, yerr=stds, capsize=3, color="tab:blue")
+        halves = [stats[s].get(m, (0, 0))[1] for s in settings]
+        ax.bar(range(len(settings)), means, yerr=halves, capsize=3, color="tab:blue")
         ax.set_xticks(range(len(settings)), labels, rotation=60, ha="right", fontsize=7)
         ax.set_title(m.removeprefix("eval/"), fontsize=8)
-    fig.suptitle(" / ".join(setting_keys) + "  (mean ± std over seeds)", fontsize=9)
+    fig.suptitle(" / ".join(setting_keys) + "  (mean and 95 % interval over seeds)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

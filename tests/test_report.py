@@ -55,6 +55,6 @@ def test_two_sweeps_in_one_folder_fill_unswept_keys_from_each_jobs_config(tmp_pa
     lines = report(tmp_path, ["eval/pope/mean_f1"]).splitlines()
     assert lines[0] == "| reflection.context | reflection.kinds | n | eval/pope/mean_f1 |"
     assert sorted(lines[2:]) == [
-        "| joint_pos_first | both | 2 | 0.6500 ± 0.0707 |",
+        "| joint_pos_first | both | 2 | 0.6500 ± 0.6353 |",  # t(1) = 12.706 x std 0.0707 / sqrt(2)
         "| separate | none | 2 | 0.5000 ± 0.0000 |",
     ]

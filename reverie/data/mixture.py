@@ -27,10 +27,11 @@ class FileSource:
 
 @dataclass
 class LlavaSource(FileSource):
-    """LLaVA conversation JSON (instruction data, captions); assistant turns are segment `other`."""
+    """LLaVA conversation JSON (instruction data, captions); assistant turns are segment `other`. An image that
+    opens the first user turn is placed as the policy's `question_prompt` places it (the same layout everywhere)."""
 
     def conversations(self, policy: ReflectionPolicy) -> list[Conversation]:
-        return load_llava_json(self.path, self.image_root)
+        return [policy.place_image(c) for c in load_llava_json(self.path, self.image_root)]
 
 
 @dataclass

@@ -60,6 +60,17 @@ class ReflectionPolicy:
             out.append(conv)
         return out
 
+    def place_image(self, conv: Conversation) -> Conversation:
+        """LLaVA data puts the image first (`<image>\\n{question}`); re-lay its first user turn out as
+        `question_prompt` says, so every image sample, and evaluation, share one layout (e.g. question first)."""
+        first = next((i for i, t in enumerate(conv.turns) if t.role == "user"), None)
+        head = f"{IMAGE_PLACEHOLDER}\n"
+        if first is None or conv.image is None or not conv.turns[first].text.startswith(head):
+            return conv
+        turns = list(conv.turns)
+        turns[first] = Turn.user(self.question_prompt.format(question=turns[first].text[len(head) :]))
+        return Conversation(id=conv.id, turns=turns, image=conv.image, origin=conv.origin, meta=conv.meta)
+
     def _question(self, record: ReverieRecord) -> str:
         return self.question_prompt.format(question=record.question)
 

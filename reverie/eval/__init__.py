@@ -30,6 +30,7 @@ from reverie.eval.tasks import (
     MMETask,
     MultipleChoiceTask,
     PopeTask,
+    pope_cooccurrence_gap,
     pope_mean_f1,
 )
 
@@ -58,6 +59,7 @@ __all__ = [
     "encode_yes_no",
     "get_parser",
     "parse_answer",
+    "pope_cooccurrence_gap",
     "pope_mean_f1",
     "register_parser",
     "split_rationale",

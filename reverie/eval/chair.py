@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -148,3 +149,17 @@ class ObjectVocabulary:
         mentions = tuple(self.mentions(caption))
         hallucinated = tuple(m for m in mentions if m.category not in truth)
         return CaptionObjects(mentions, hallucinated, truth & {m.category for m in mentions})
+
+
+def cooccurring_objects(object_sets: Iterable[Iterable[str]], top_k: int) -> dict[str, frozenset[str]]:
+    """Per category, the ``top_k`` categories that share an image with it most often in ``object_sets`` (ties by
+    name): the objects a model that learned co-occurrence is tempted to add (POPE's adversarial rule)."""
+    together: dict[str, Counter[str]] = {}
+    for objects in object_sets:
+        present = set(objects)
+        for a in present:
+            together.setdefault(a, Counter()).update(present - {a})
+    return {
+        a: frozenset(b for b, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k])
+        for a, counts in together.items()
+    }

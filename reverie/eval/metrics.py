@@ -91,23 +91,58 @@ class PopeMetrics(Metric):
         self.unknown_neg += (~positive & unknown).sum()
 
     def compute(self) -> dict[str, Tensor]:
+        counts = torch.stack([self.tp, self.fp, self.tn, self.fn, self.unknown_pos, self.unknown_neg])
+        out = _pope_figures(counts)
         unknown = self.unknown_pos + self.unknown_neg
-        total = self.tp + self.fp + self.tn + self.fn + unknown
-        precision = _ratio(self.tp, self.tp + self.fp)
-        recall = _ratio(self.tp, self.tp + self.fn + self.unknown_pos)
-        return {
-            "accuracy": _ratio(self.tp + self.tn, total),
-            "precision": precision,
-            "recall": recall,
-            "f1": _ratio(2 * precision * recall, precision + recall),
-            "yes_ratio": _ratio(self.tp + self.fp, total),
-            "tp": self.tp,
-            "fp": self.fp,
-            "tn": self.tn,
-            "fn": self.fn,
-            "unknown": unknown,
-            "total": total,
-        }
+        total = counts.sum()
+        out["accuracy_ci_low"], out["accuracy_ci_high"] = wilson_interval(self.tp + self.tn, total)
+        out["yes_ratio_ci_low"], out["yes_ratio_ci_high"] = wilson_interval(self.tp + self.fp, total)
+        negatives = self.fp + self.tn + self.unknown_neg
+        out["false_yes_rate_ci_low"], out["false_yes_rate_ci_high"] = wilson_interval(self.fp, negatives)
+        out["f1_ci_low"], out["f1_ci_high"] = _bootstrap_interval(counts, "f1")
+        return out | {"tp": self.tp, "fp": self.fp, "tn": self.tn, "fn": self.fn, "unknown": unknown, "total": total}
+
+
+def _pope_figures(counts: Tensor) -> dict[str, Tensor]:
+    """POPE's figures from counts (tp, fp, tn, fn, unknown on yes questions, unknown on no questions); ``counts``
+    may carry leading batch dimensions (bootstrap resamples)."""
+    tp, fp, tn, fn, unknown_pos, unknown_neg = counts.unbind(-1)
+    total = counts.sum(-1)
+    precision = _ratio(tp, tp + fp)
+    recall = _ratio(tp, tp + fn + unknown_pos)
+    return {
+        "accuracy": _ratio(tp + tn, total),
+        "precision": precision,
+        "recall": recall,
+        "f1": _ratio(2 * precision * recall, precision + recall),
+        "yes_ratio": _ratio(tp + fp, total),
+        "false_yes_rate": _ratio(fp, fp + tn + unknown_neg),  # absent objects called present (hallucinations)
+    }
+
+
+def wilson_interval(successes: Tensor, trials: Tensor, z: float = 1.96) -> tuple[Tensor, Tensor]:
+    """95 % Wilson score interval of a binomial proportion (well-behaved near 0 and 1); (0, 0) without trials."""
+    n, k = trials.double(), successes.double()
+    if n.item() == 0:
+        return torch.tensor(0.0), torch.tensor(0.0)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * torch.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (centre - half).clamp(0, 1).float(), (centre + half).clamp(0, 1).float()
+
+
+def _bootstrap_interval(counts: Tensor, figure: str, resamples: int = 2000, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """95 % percentile-bootstrap interval of a POPE figure: the questions resampled with replacement (multinomial
+    over the confusion counts), seeded so the same answers always give the same interval."""
+    total = int(counts.sum().item())
+    if total == 0:
+        return torch.tensor(0.0), torch.tensor(0.0)
+    generator = torch.Generator().manual_seed(seed)
+    draws = torch.multinomial(counts.double() / total, total * resamples, replacement=True, generator=generator)
+    resampled = torch.nn.functional.one_hot(draws.view(resamples, total), counts.numel()).sum(1)
+    values = _pope_figures(resampled)[figure]
+    low, high = torch.quantile(values.double(), torch.tensor([0.025, 0.975], dtype=torch.double))
+    return low.float(), high.float()
 
 
 class _GroupedAccuracy(Metric):
@@ -194,7 +229,9 @@ class ChairMetrics(Metric):
 
     CHAIR_i = hallucinated object mentions / object mentions (repeats count, as in the official code); CHAIR_s =
     captions with at least one hallucinated mention / captions; recall = ground-truth objects mentioned / ground-truth
-    objects, summed over captions.
+    objects, summed over captions. cooccur_share = hallucinated mentions of objects that often co-occur with the
+    image's objects / hallucinated mentions; cooccur_chance = the same share if each hallucinated object were drawn
+    uniformly from the absent ones (a share above it: the model hallucinates what usually comes along).
     """
 
     is_differentiable = False
@@ -203,23 +240,40 @@ class ChairMetrics(Metric):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        for name in ("captions", "hallucinated_captions", "mentions", "hallucinated_mentions", "gt_objects", "covered"):
+        names = ("captions", "hallucinated_captions", "mentions", "hallucinated_mentions", "gt_objects", "covered")
+        for name in (*names, "cooccurring_mentions"):
             _count_state(self, name)
+        self.add_state("cooccur_expected", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
 
-    def update(self, mentions: Tensor, hallucinated: Tensor, gt_objects: Tensor, covered: Tensor) -> None:
-        """Per caption: object mentions, hallucinated mentions, ground-truth objects, ground-truth objects mentioned."""
+    def update(
+        self,
+        mentions: Tensor,
+        hallucinated: Tensor,
+        gt_objects: Tensor,
+        covered: Tensor,
+        cooccurring: Tensor | None = None,
+        cooccur_expected: Tensor | None = None,
+    ) -> None:
+        """Per caption: object mentions, hallucinated mentions, ground-truth objects, ground-truth objects mentioned,
+        and optionally hallucinated mentions of co-occurring objects and how many of those chance would give."""
         self.captions += mentions.numel()
         self.hallucinated_captions += (hallucinated > 0).sum()
         self.mentions += mentions.sum()
         self.hallucinated_mentions += hallucinated.sum()
         self.gt_objects += gt_objects.sum()
         self.covered += covered.sum()
+        if cooccurring is not None:
+            self.cooccurring_mentions += cooccurring.sum()
+        if cooccur_expected is not None:
+            self.cooccur_expected += cooccur_expected.sum()
 
     def compute(self) -> dict[str, Tensor]:
         return {
             "chair_s": _ratio(self.hallucinated_captions, self.captions),
             "chair_i": _ratio(self.hallucinated_mentions, self.mentions),
             "recall": _ratio(self.covered, self.gt_objects),
+            "cooccur_share": _ratio(self.cooccurring_mentions, self.hallucinated_mentions),
+            "cooccur_chance": _ratio(self.cooccur_expected, self.hallucinated_mentions),
             "captions": self.captions,
             "hallucinated_captions": self.hallucinated_captions,
             "mentions": self.mentions,

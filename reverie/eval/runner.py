@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from reverie.eval.generation import GenerationSettings, Generator
 from reverie.eval.records import write_results
-from reverie.eval.tasks import EvalPrediction, EvalQuestion, pope_mean_f1
+from reverie.eval.tasks import EvalPrediction, EvalQuestion, pope_cooccurrence_gap, pope_mean_f1
 
 
 def build_generator(model, tokenizer, template, eval_cfg: DictConfig, question_prompt: str) -> Generator:
@@ -101,4 +101,5 @@ def evaluate(
     if rank != 0:
         return {}, {}
     metrics.update(pope_mean_f1(metrics))
+    metrics.update(pope_cooccurrence_gap(metrics))
     return metrics, samples

@@ -10,10 +10,15 @@ from reverie.world.vocab import THEME_NAMES, make_vocab
 GRID = 3  # the scene grid is GRID x GRID cells
 MIN_CELL_PX = 12  # below this a small glyph is only a few pixels and categories blur together
 QUESTION_TYPES = ("short_answer", "yes_no", "multiple_choice", "open_ended")
+QUESTION_KINDS = ("existence", "count", "color", "position", "relation")  # kinds of the dense single questions
 
 
 def _default_reverie_types() -> dict[str, float]:
     return {"short_answer": 0.4, "yes_no": 0.2, "multiple_choice": 0.2, "open_ended": 0.2}
+
+
+def _default_question_kinds() -> dict[str, float]:
+    return {"existence": 0.6, "count": 0.1, "color": 0.1, "position": 0.1, "relation": 0.1}
 
 
 @dataclass
@@ -33,6 +38,10 @@ class WorldConfig:
     vqa_turns: int = 3  # questions per LLaVA VQA conversation (one conversation per image)
     reverie_per_image: int = 3  # REVERIE records per image
     reverie_types: dict[str, float] = field(default_factory=_default_reverie_types)  # question-type mix (weights)
+    questions_per_image: int = 8  # dense single-question samples per image (llava/questions_{split}.json)
+    question_kinds: dict[str, float] = field(default_factory=_default_question_kinds)  # their kind mix (weights)
+    questions_yes_share: float = 0.5  # share of their existence questions about a present object
+    questions_mate_share: float = 0.7  # share of their absent-object questions about a theme-mate (else any absent)
     pope_per_image: int = 3  # POPE: present objects probed per image, each paired with one absent object
     mcq_per_image: int = 2  # multiple-choice evaluation questions per val/test image
 
@@ -64,18 +73,26 @@ class WorldConfig:
             raise ValueError(f"num_images={self.num_images} leaves no training images after val/test splits")
         _check_int(self, "vqa_turns", 1)
         _check_int(self, "reverie_per_image", 0)
+        _check_int(self, "questions_per_image", 0)
+        _check_fraction(self, "questions_yes_share", 0.0, 1.0)
+        _check_fraction(self, "questions_mate_share", 0.0, 1.0)
+        _check_weights("question_kinds", self.question_kinds, QUESTION_KINDS)
         _check_int(self, "pope_per_image", 1)
         _check_int(self, "mcq_per_image", 1)
         if self.themes is not None:
             if isinstance(self.themes, str):
                 raise ValueError(f"themes must be a list of names, not the string {self.themes!r}")
             make_vocab(self.themes)  # raises on unknown names
-        unknown = sorted(set(self.reverie_types) - set(QUESTION_TYPES))
-        if unknown:
-            raise ValueError(f"reverie_types: unknown question type(s) {unknown}; known: {', '.join(QUESTION_TYPES)}")
-        weights = list(self.reverie_types.values())
-        if any(not isinstance(w, int | float) or w < 0 for w in weights) or sum(weights) <= 0:
-            raise ValueError(f"reverie_types weights must be >= 0 and not all zero, got {self.reverie_types}")
+        _check_weights("reverie_types", self.reverie_types, QUESTION_TYPES)
+
+
+def _check_weights(name: str, weights: dict[str, float], known: tuple[str, ...]) -> None:
+    unknown = sorted(set(weights) - set(known))
+    if unknown:
+        raise ValueError(f"{name}: unknown key(s) {unknown}; known: {', '.join(known)}")
+    values = list(weights.values())
+    if any(isinstance(w, bool) or not isinstance(w, int | float) or w < 0 for w in values) or sum(values) <= 0:
+        raise ValueError(f"{name} weights must be >= 0 and not all zero, got {weights}")
 
 
 def _check_int(cfg: WorldConfig, name: str, minimum: int) -> None:
@@ -95,4 +112,4 @@ def _check_fraction(cfg: WorldConfig, name: str, low: float, high: float) -> Non
         raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
 
 
-__all__ = ["GRID", "QUESTION_TYPES", "THEME_NAMES", "WorldConfig"]
+__all__ = ["GRID", "QUESTION_KINDS", "QUESTION_TYPES", "THEME_NAMES", "WorldConfig"]

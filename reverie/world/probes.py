@@ -78,12 +78,18 @@ def _absent_ranked(f: SceneFacts, rand: Rand) -> list[str]:
     return mates + rand.shuffled([c for c in f.absent if c not in mates])
 
 
+def existence_yes_no(f: SceneFacts, rand: Rand, yes_share: float = 0.5, mate_share: float = MATE_SHARE) -> Probe:
+    """ "Is there a {category}?": about a present category with probability ``yes_share`` (always when nothing is
+    absent), else about an absent one, a theme-mate with probability ``mate_share`` (see ``tempting_absent``)."""
+    absent = f.tempting_absent(rand, mate_share)
+    if absent is None or rand.chance(yes_share):
+        return Probe("yes_no", "existence", True, False, category=rand.choice(f.present))
+    return Probe("yes_no", "existence", False, True, category=absent)
+
+
 def _existence(qtype: str, f: SceneFacts, rand: Rand) -> Probe | None:
     if qtype == "yes_no":
-        absent = f.tempting_absent(rand, MATE_SHARE)
-        if absent is None or rand.chance(0.5):
-            return Probe(qtype, "existence", True, False, category=rand.choice(f.present))
-        return Probe(qtype, "existence", False, True, category=absent)
+        return existence_yes_no(f, rand)
     ranked = _absent_ranked(f, rand)
     if not ranked:
         return None

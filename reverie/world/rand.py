@@ -23,6 +23,7 @@ STREAMS: dict[str, int] = {
     "pope": 5,
     "mme": 6,
     "mcq": 7,
+    "questions": 8,
 }
 
 

@@ -92,3 +92,17 @@ def test_bad_policy_values_fail_loudly():
         ReflectionPolicy(kinds="all")
     with pytest.raises(ValueError, match="reflection.context"):
         ReflectionPolicy(context="joint")
+
+
+def test_question_prompt_places_the_image_in_reverie_and_llava_samples_alike(data_dir) -> None:
+    from reverie.data.mixture import LlavaSource
+
+    policy = ReflectionPolicy(kinds="none", question_prompt="{question}\n<image>")
+    assert policy.conversations(REC)[0].turns[0].text == "What is on the table?\n<image>"
+    source = LlavaSource(str(data_dir / "llava.json"), str(data_dir / "images"))
+    (first, *_), default = source.conversations(policy), source.conversations(ReflectionPolicy())
+    assert first.turns[0].text == "Describe the image in detail.\n<image>"
+    assert first.turns[2].text == "Is it bright?"  # later turns untouched
+    assert [t.text for t in first.turns[1:]] == [t.text for t in default[0].turns[1:]]
+    assert default[0].turns[0].text == "<image>\nDescribe the image in detail."  # the paper's layout: unchanged
+    first.validate()

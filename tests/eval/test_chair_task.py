@@ -94,3 +94,32 @@ def test_bad_inputs_name_file_and_line(files: dict[str, Path], tmp_path: Path) -
     refs = write_lines(tmp_path / "refs2.jsonl", [{"image": "other.jpg", "caption": "A cup."}])
     with pytest.raises(EvalDataError, match=r"refs2.jsonl:1: reference caption for 'other.jpg'"):
         ChairTask(files["annotations"], tmp_path / "images", synonyms=files["synonyms"], references=refs)
+
+
+def test_cooccurrence_share_of_hallucinations_against_chance(
+    files: dict[str, Path], tmp_path: Path, make_image
+) -> None:
+    for name in ("a.png", "b.png", "c.png", "d.png"):
+        make_image(name)
+    path = write_lines(
+        tmp_path / "co.jsonl",
+        [
+            {"image": "a.png", "objects": ["cup", "plate"]},
+            {"image": "b.png", "objects": ["cup", "plate"]},
+            {"image": "c.png", "objects": ["fork", "ball"]},
+            {"image": "d.png", "objects": ["cup"]},
+        ],
+    )
+    task = ChairTask(path, tmp_path / "images", synonyms=files["synonyms"], cooccur_top_k=1)
+    assert task.cooccurring["cup"] == {"plate"} and task.cooccurring["fork"] == {"ball"}
+    captions = [
+        "A cup, a plate and a fork.",  # fork: hallucinated, not a companion of cup or plate
+        "A mug and a dish.",
+        "A fork.",
+        "A cup next to a plate and a ball.",  # plate (cup's companion) and ball: 2 hallucinated, 1 co-occurring
+    ]
+    metrics, _ = task.score([EvalPrediction(q, c) for q, c in zip(task.questions, captions, strict=True)])
+    assert metrics["chair/hallucinated_mentions"] == 3
+    assert metrics["chair/cooccur_share"] == pytest.approx(1 / 3)
+    # chance: a has no absent companion (0 of 4 absent); d has 1 of 5 absent categories tempting, 2 hallucinations
+    assert metrics["chair/cooccur_chance"] == pytest.approx((1 * 0 / 4 + 2 * 1 / 5) / 3)

@@ -12,6 +12,7 @@ from reverie.eval.metrics import (
     PopeMetrics,
     encode_yes_no,
     mme_category,
+    wilson_interval,
 )
 
 # Ground truth: 4 yes, 6 no (ground-truth yes-ratio 0.4). Predictions: 5 yes, 3 no, 2 unknown (predicted yes-ratio 0.5).
@@ -29,6 +30,7 @@ def pope_by_hand() -> dict[str, float]:
         "recall": recall,
         "f1": 2 * precision * recall / (precision + recall),
         "yes_ratio": (tp + fp) / 10,
+        "false_yes_rate": fp / (fp + tn + unknown_neg),  # absent objects called present
         "unknown": unknown_pos + unknown_neg,
         "tp": tp,
         "fp": fp,
@@ -64,6 +66,29 @@ def test_pope_states_sum_across_ranks() -> None:
     rank1.update(preds[3:], labels[3:])
     rank0.merge_state(rank1)
     assert rank0.compute()["f1"].item() == pytest.approx(pope_by_hand()["f1"])
+
+
+def test_wilson_interval_matches_the_textbook_values() -> None:
+    low, high = wilson_interval(torch.tensor(80), torch.tensor(100))
+    assert (low.item(), high.item()) == pytest.approx((0.7112, 0.8666), abs=1e-4)  # 80 of 100
+    low, high = wilson_interval(torch.tensor(0), torch.tensor(20))
+    assert low.item() == pytest.approx(0.0, abs=1e-7) and high.item() == pytest.approx(0.1611, abs=1e-4)
+
+
+def test_pope_intervals_contain_the_figure_and_narrow_with_more_questions() -> None:
+    def widths(repeat: int) -> dict[str, float]:
+        metric = PopeMetrics()
+        metric.update(encode_yes_no(POPE_PREDS * repeat), encode_yes_no(POPE_LABELS * repeat))
+        result = {key: value.item() for key, value in metric.compute().items()}
+        for figure in ("accuracy", "f1", "yes_ratio", "false_yes_rate"):
+            assert result[f"{figure}_ci_low"] <= result[figure] <= result[f"{figure}_ci_high"], figure
+        assert metric.compute()["f1_ci_low"].item() == result["f1_ci_low"]  # seeded: the same answers, same interval
+        return {f: result[f"{f}_ci_high"] - result[f"{f}_ci_low"] for f in ("accuracy", "f1", "false_yes_rate")}
+
+    small, large = widths(10), widths(100)  # 100 and 1,000 questions: about sqrt(10) narrower
+    for figure, width in large.items():
+        assert 2.0 < small[figure] / width < 4.5, (figure, small[figure], width)
+    assert 0.04 < large["accuracy"] < 0.08  # about 2 x 1.96 x sqrt(0.4 x 0.6 / 1000) = 0.061
 
 
 def mme_metric() -> MMEMetrics:

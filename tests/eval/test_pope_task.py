@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import write_lines
 
-from reverie.eval import EvalDataError, EvalPrediction, PopeTask, pope_mean_f1
+from reverie.eval import EvalDataError, EvalPrediction, PopeTask, pope_cooccurrence_gap, pope_mean_f1
 
 QUESTIONS = [
     {"question_id": 1, "image": "a.jpg", "text": "Is there a cup in the image?", "label": "yes"},
@@ -81,6 +81,9 @@ def test_mean_f1_needs_all_three_splits() -> None:
     metrics = {"pope/random/f1": 0.9, "pope/popular/f1": 0.8, "pope/adversarial/f1": 0.7}
     assert pope_mean_f1(metrics)["pope/mean_f1"] == pytest.approx(0.8)
     assert pope_mean_f1({"pope/random/f1": 0.9}) == {}
+    gap = {"pope/adversarial/false_yes_rate": 0.3, "pope/random/false_yes_rate": 0.1}
+    assert pope_cooccurrence_gap(gap)["pope/adversarial_gap"] == pytest.approx(0.2)
+    assert pope_cooccurrence_gap({"pope/random/false_yes_rate": 0.1}) == {}
 
 
 @pytest.mark.parametrize(

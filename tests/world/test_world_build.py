@@ -15,7 +15,7 @@ from reverie.world import WorldConfig, build_world, load_manifest
 
 REQUIRED_ROLES = {
     "images", "scenes", "cooccurrence", "chair.objects", "chair.synonyms",
-    *(f"llava.{kind}.{split}" for kind in ("captions", "vqa") for split in ("train", "val", "test")),
+    *(f"llava.{kind}.{split}" for kind in ("captions", "vqa", "questions") for split in ("train", "val", "test")),
     *(f"reverie.{split}" for split in ("train", "val", "test")),
     *(f"pope.{split}.{s}" for split in ("val", "test") for s in ("random", "popular", "adversarial")),
     *(f"{kind}.{split}" for kind in ("mme", "mcq") for split in ("val", "test")),

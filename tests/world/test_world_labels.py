@@ -81,6 +81,25 @@ def test_vqa_answers_match_the_scene(world: dict[str, Path], oracle: Oracle) -> 
     assert {"existence", "count", "color", "position"} <= set(kinds)
 
 
+def test_dense_question_answers_match_the_scene(world: dict[str, Path], oracle: Oracle, world_cfg) -> None:
+    kinds = Counter()
+    for split in ("train", "val", "test"):
+        samples = read_json(world[f"llava.questions.{split}"])
+        assert len(samples) == world_cfg.questions_per_image * len({s["image"] for s in samples})
+        assert len({s["id"] for s in samples}) == len(samples)
+        for sample in samples:
+            _check_conversation(sample)
+            (probe,) = sample["probes"]
+            q, a = (t["value"] for t in sample["conversations"])
+            kinds[probe["kind"]] += 1
+            _mentions_subject(oracle, q, probe)
+            if a in ("Yes", "No"):
+                assert oracle.yes_no(a) == oracle.yes_no_truth(sample["image"], probe), (q, a, probe)
+            else:
+                assert oracle.parse_value(probe, a) == oracle.value_truth(sample["image"], probe), (q, a, probe)
+    assert set(kinds) == {"existence", "count", "color", "position", "relation"}, kinds
+
+
 def test_reverie_correct_answers_right_and_confusing_answers_wrong(world: dict[str, Path], oracle: Oracle) -> None:
     types, kinds = Counter(), Counter()
     for split in ("train", "val", "test"):

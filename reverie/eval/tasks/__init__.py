@@ -4,7 +4,7 @@ from reverie.eval.tasks.base import EvalPrediction, EvalQuestion, EvalTask
 from reverie.eval.tasks.chair import CAPTION_PROMPT, ChairTask
 from reverie.eval.tasks.mcq import PROMPT_SUFFIX, MultipleChoiceTask
 from reverie.eval.tasks.mme import MMETask
-from reverie.eval.tasks.pope import POPE_SPLITS, PopeTask, pope_mean_f1
+from reverie.eval.tasks.pope import POPE_SPLITS, PopeTask, pope_cooccurrence_gap, pope_mean_f1
 
 __all__ = [
     "CAPTION_PROMPT",
@@ -17,5 +17,6 @@ __all__ = [
     "MMETask",
     "MultipleChoiceTask",
     "PopeTask",
+    "pope_cooccurrence_gap",
     "pope_mean_f1",
 ]

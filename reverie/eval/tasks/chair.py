@@ -3,6 +3,10 @@
 Ground truth is JSONL ``{"image", "objects": [...]}`` (object names mapped to categories through the synonym table;
 a name outside it is an error), united with the objects named in optional reference captions, JSONL ``{"image",
 "caption"}`` with any number of lines per image.
+
+Besides CHAIR, it measures *which* objects are hallucinated: the share of hallucinated mentions that are among the
+``cooccur_top_k`` objects seen most often with one of the image's objects (co-occurrence counted over every annotated
+image in the file), and the share expected if hallucinated objects were drawn at random from the absent ones.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from pathlib import Path
 import torch
 
 from reverie.eval.answers import DEFAULT_STOP_STRINGS, strip_stop_strings
-from reverie.eval.chair import ObjectVocabulary
+from reverie.eval.chair import ObjectVocabulary, cooccurring_objects
 from reverie.eval.io import EvalDataError, read_jsonl, require, resolve_image
 from reverie.eval.metrics import ChairMetrics
 from reverie.eval.records import SampleRecord
@@ -35,6 +39,7 @@ class ChairTask(EvalTask):
         prompt: str = CAPTION_PROMPT,
         name: str = "chair",
         stop_strings: Sequence[str] = DEFAULT_STOP_STRINGS,
+        cooccur_top_k: int = 3,
     ) -> None:
         super().__init__(name, "chair", None, stop_strings=stop_strings, split_rationale=False)
         if synonyms is None:
@@ -71,6 +76,11 @@ class ChairTask(EvalTask):
             for line, row in rows
         ]
         check_unique_ids(self.questions)
+        self.cooccurring = cooccurring_objects(truth.values(), cooccur_top_k)
+
+    def tempting(self, present: Sequence[str]) -> set[str]:
+        """Absent objects among the top co-occurring ones of the present objects."""
+        return {b for a in present for b in self.cooccurring.get(a, ())} - set(present)
 
     def _add_references(self, path: Path, truth: dict[str, set[str]]) -> None:
         for line, row in read_jsonl(path):
@@ -83,13 +93,16 @@ class ChairTask(EvalTask):
         return ChairMetrics(**kwargs)
 
     def update(self, metric: ChairMetrics, predictions: Sequence[EvalPrediction]) -> list[SampleRecord]:
-        records, counts = [], []
+        records, counts, chance = [], [], []
         for prediction in predictions:
             caption = strip_stop_strings(prediction.output, self.stop_strings)
-            found = self.vocabulary.compare(caption, prediction.question.label)
-            counts.append(
-                (len(found.mentions), len(found.hallucinated), len(prediction.question.label), len(found.covered))
-            )
+            present = prediction.question.label
+            found = self.vocabulary.compare(caption, present)
+            tempting = self.tempting(present)
+            absent = len(self.vocabulary.categories - set(present))
+            cooccurring = sum(m.category in tempting for m in found.hallucinated)
+            counts.append((len(found.mentions), len(found.hallucinated), len(present), len(found.covered), cooccurring))
+            chance.append(len(found.hallucinated) * len(tempting) / max(absent, 1))
             records.append(
                 self.record(
                     prediction,
@@ -100,6 +113,6 @@ class ChairTask(EvalTask):
                     mentions=[m.text for m in found.mentions],
                 )
             )
-        columns = torch.tensor(counts, dtype=torch.long).reshape(-1, 4).unbind(dim=1)
-        metric.update(*columns)
+        columns = torch.tensor(counts, dtype=torch.long).reshape(-1, 5).unbind(dim=1)
+        metric.update(*columns, torch.tensor(chance, dtype=torch.float64))
         return records

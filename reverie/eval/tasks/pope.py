@@ -65,3 +65,13 @@ def pope_mean_f1(metrics: Mapping[str, float]) -> dict[str, float]:
     if not all(key in metrics for key in keys):
         return {}
     return {"pope/mean_f1": sum(metrics[key] for key in keys) / len(keys)}
+
+
+def pope_cooccurrence_gap(metrics: Mapping[str, float]) -> dict[str, float]:
+    """``{"pope/adversarial_gap": ...}``: how much more often absent objects are called present when they co-occur
+    with the image's objects (adversarial negatives) than when drawn at random (false-yes rate, adversarial minus
+    random). Near 0: no co-occurrence hallucination for a method to remove. Empty unless both splits were run."""
+    keys = ("pope/adversarial/false_yes_rate", "pope/random/false_yes_rate")
+    if not all(key in metrics for key in keys):
+        return {}
+    return {"pope/adversarial_gap": metrics[keys[0]] - metrics[keys[1]]}

@@ -1,0 +1,56 @@
+"""Dense single-question samples: many short questions per image, the volume a tiny LLM needs to learn to look.
+
+A model trained on a few fixed questions per image memorises them; drawn densely from the same scenes (any
+category can be asked about any image) it learns to match the object named in the question against the image
+(experiments/00). Each sample is one LLaVA conversation with one question, answered with a single word or phrase,
+and a ``probes`` list (what was asked, no answer) so the answer can be checked against the scene graph.
+
+Existence questions are about a present object with probability ``yes_share``; otherwise about an absent one,
+a theme-mate of the scene with probability ``mate_share``. Real instruction data has few hard negatives: a low
+``mate_share`` keeps the co-occurrence hallucination the methods target (see docs/world.md).
+"""
+
+from __future__ import annotations
+
+from itertools import accumulate
+from typing import Any
+
+from reverie.world.exports.llava import conversation
+from reverie.world.facts import SceneFacts
+from reverie.world.phrases import Names
+from reverie.world.probes import Probe, existence_yes_no, make_probe
+from reverie.world.questions import answer, question
+from reverie.world.rand import Rand
+
+_SHORT_KINDS = ("count", "color", "position")  # asked as a short answer or as a yes/no claim; relation as yes/no
+
+
+class QuestionWriter:
+    """``per_image`` single-question samples per scene, kinds drawn with the configured weights."""
+
+    def __init__(self, kind_weights: dict[str, float], per_image: int, yes_share: float, mate_share: float) -> None:
+        self.kinds = [k for k, w in kind_weights.items() if w > 0]
+        self.cumulative = list(accumulate(kind_weights[k] for k in self.kinds))
+        self.per_image, self.yes_share, self.mate_share = per_image, yes_share, mate_share
+
+    def probe(self, facts: SceneFacts, rand: Rand) -> Probe:
+        kind = rand.weighted(self.kinds, self.cumulative)
+        if kind != "existence":
+            qtype = "short_answer" if kind in _SHORT_KINDS and rand.chance(0.5) else "yes_no"
+            probe = make_probe(qtype, kind, facts, rand)
+            if probe is not None:
+                return probe
+        return existence_yes_no(facts, rand, self.yes_share, self.mate_share)  # also when a kind is impossible
+
+    def samples(self, facts: SceneFacts, rand: Rand) -> list[dict[str, Any]]:
+        image = facts.scene.image
+        stem = image.rsplit(".", 1)[0]
+        out = []
+        for i in range(self.per_image):
+            probe = self.probe(facts, rand)
+            names = Names(facts.vocab, rand)
+            pair = (question(probe, facts, names, rand), answer(probe, probe.truth, facts, names, rand))
+            sample = conversation(image, f"world-{stem}-q{i}", [pair])
+            sample["probes"] = [probe.record()]
+            out.append(sample)
+        return out
