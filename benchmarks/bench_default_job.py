@@ -52,14 +52,16 @@ def main() -> None:
     figures |= summary["eval"]
     print(f"default job on {platform.machine()}, {os.cpu_count()} CPUs, empty caches: {' '.join(sys.argv[1:])}")
     for key, (low, high) in TARGETS.items():
-        value = figures[key]
-        status = "ok" if low <= value <= high else "MISSED"
-        print(f"  {key:32s} {value:9.3f}   target [{low}, {high}]  {status}")
+        status = "ok" if low <= figures[key] <= high else "MISSED"
+        print(f"  {key:32s} {figures[key]:9.3f}{_interval(figures, key)}   target [{low}, {high}]  {status}")
     for key in SHOWN:
         if key in figures:
-            low, high = figures.get(f"{key}_ci_low"), figures.get(f"{key}_ci_high")
-            interval = f"   95 % [{low:.3f}, {high:.3f}]" if low is not None else ""
-            print(f"  {key:32s} {figures[key]:9.3f}{interval}")
+            print(f"  {key:32s} {figures[key]:9.3f}{_interval(figures, key)}")
+
+
+def _interval(figures: dict, key: str) -> str:
+    low, high = figures.get(f"{key}_ci_low"), figures.get(f"{key}_ci_high")
+    return f"  95 % [{low:.3f}, {high:.3f}]" if low is not None else " " * 22
 
 
 if __name__ == "__main__":

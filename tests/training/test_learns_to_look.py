@@ -54,8 +54,9 @@ def test_tiny_lvlm_learns_an_answer_only_the_image_gives(tmp_path, tokenizer, ma
 def test_default_recipe_learns_to_answer_existence_from_the_image(tmp_path, world_cache):
     """The binding regression test: the default model and data path (dense world questions, the frozen pretrained
     tower, Lightning training, batched generation, POPE parsing) must answer "Is there a ...?" about held-out images
-    clearly above chance after a short run. POPE is balanced per image, so a model that ignores the image, or whose
-    image features never reach the LLM, scores 0.5 whatever its prior."""
+    clearly above chance after a short run. POPE is balanced per image, and on the popular split the absent objects
+    are the most frequent ones, so a model that ignores the image, or whose image features never reach the LLM,
+    cannot beat chance there with any prior."""
     out = tmp_path / "run"
     env = {**os.environ, "REVERIE_CACHE_DIR": str(world_cache), "OMP_NUM_THREADS": "2"}
     cmd = [
@@ -63,21 +64,26 @@ def test_default_recipe_learns_to_answer_existence_from_the_image(tmp_path, worl
         "-m",
         "reverie.run",
         f"hydra.run.dir={out}",
-        "world.num_images=400",  # 300 training images
+        "world.num_images=400",  # one theme (5 categories), at most 3 objects: binds sooner than the full world
+        "world.test_fraction=0.25",  # 100 test images: about 300 POPE probes
+        "+world.themes=[garden]",
+        "+world.max_objects=3",
         "world.question_kinds={existence: 1.0}",
+        "model.vision_encoder.steps=300",
         "data.train_sources.0.weight=0",  # dense questions only: no REVERIE records,
         "data.train_sources.2.weight=0",  # no captions
-        "trainer.max_steps=700",
+        "trainer.max_steps=1500",
         "trainer.limit_val_batches=0",
-        "eval.tasks.pope_popular=null",
         "eval.tasks.pope_adversarial=null",
         "eval.tasks.chair=null",
-        "logger=null",
-        "callbacks=null",
+        "~logger",
+        "~callbacks",
     ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     pope = json.loads((out / "summary.json").read_text())["eval"]
-    assert pope["pope/random/total"] >= 250
-    assert pope["pope/random/accuracy_ci_low"] > 0.55, pope  # 95 % interval clear of chance
-    assert 0.2 < pope["pope/random/yes_ratio"] < 0.8, pope  # it answers both ways
+    # Measured here (2 cores): random 0.725 [0.673, 0.772], popular 0.654 [0.599, 0.705]; chance is 0.5.
+    for split in ("random", "popular"):  # popular: the negatives are the most frequent objects, so no prior helps
+        assert pope[f"pope/{split}/total"] >= 250
+        assert pope[f"pope/{split}/accuracy_ci_low"] > 0.5, pope  # its 95 % interval excludes chance
+        assert 0.2 < pope[f"pope/{split}/yes_ratio"] < 0.8, pope  # it answers both ways
