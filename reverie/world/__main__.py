@@ -49,6 +49,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--reverie-types", type=_types, default=None, help=f"weights, e.g. {','.join(f'{t}=1' for t in QUESTION_TYPES)}"
     )
+    p.add_argument("--questions-per-image", type=int, default=d.questions_per_image, help="dense single questions")
+    p.add_argument("--question-kinds", type=_types, default=None, help="weights, e.g. existence=0.9,count=0.1")
+    p.add_argument(
+        "--questions-yes-share", type=float, default=d.questions_yes_share, help="share of existence questions: yes"
+    )
+    p.add_argument(
+        "--questions-mate-share", type=float, default=d.questions_mate_share, help="share of negatives: theme-mates"
+    )
     p.add_argument("--pope-per-image", type=int, default=d.pope_per_image, help="present objects probed per image")
     p.add_argument("--mcq-per-image", type=int, default=d.mcq_per_image, help="multiple-choice questions per image")
     p.add_argument("--workers", type=int, default=1, help="processes rendering images (output is the same)")
@@ -69,11 +77,16 @@ def config_from_args(args: argparse.Namespace) -> WorldConfig:
         test_fraction=args.test_fraction,
         vqa_turns=args.vqa_turns,
         reverie_per_image=args.reverie_per_image,
+        questions_per_image=args.questions_per_image,
+        questions_yes_share=args.questions_yes_share,
+        questions_mate_share=args.questions_mate_share,
         pope_per_image=args.pope_per_image,
         mcq_per_image=args.mcq_per_image,
     )
     if args.reverie_types is not None:
         cfg.reverie_types = args.reverie_types
+    if args.question_kinds is not None:
+        cfg.question_kinds = args.question_kinds
     return cfg
 
 

@@ -23,9 +23,14 @@ from reverie.world.__main__ import main
         ({"min_objects": 4, "max_objects": 3}, "max_objects"),
         ({"bias_strength": 1.5}, "bias_strength"),
         ({"seed": -1}, "seed"),
-        ({"reverie_types": {"essay": 1.0}}, "unknown question type"),
+        ({"reverie_types": {"essay": 1.0}}, r"reverie_types: unknown key\(s\) \['essay'\]"),
         ({"reverie_types": {"yes_no": 0.0}}, "not all zero"),
         ({"pope_per_image": 0}, "pope_per_image"),
+        ({"question_kinds": {"existance": 1.0}}, r"question_kinds: unknown key\(s\) \['existance'\]; known: existence"),
+        ({"question_kinds": {"existence": 0}}, "not all zero"),
+        ({"questions_yes_share": 1.2}, "questions_yes_share"),
+        ({"questions_mate_share": -0.1}, "questions_mate_share"),
+        ({"questions_per_image": -1}, "questions_per_image"),
     ],
 )
 def test_bad_options_raise_clear_value_error(tmp_path: Path, options: dict, message: str) -> None:
