@@ -91,7 +91,9 @@ class WindowBatchSampler(Sampler[list[tuple[Row, float]]]):
         rng = np.random.default_rng([self.seed, self.epoch])
         rows = self._rows(rng)
         if self.group_by_length:  # within megabatches: same modality together, then longest first
-            size = self.batch_size * self.num_replicas * self.megabatch
+            # A megabatch spans whole optimizer steps (accumulation x ranks), so N ranks group exactly like one
+            # process accumulating N micro-batches: DDP trains on the same global batches.
+            size = self.batch_size * self.accumulate * self.num_replicas * self.megabatch
             grouped = []
             for start in range(0, len(rows), size):
                 mega = rows[start : start + size]

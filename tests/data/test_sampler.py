@@ -47,6 +47,15 @@ def test_ranks_partition_the_epoch_and_share_window_norms():
         assert norms.pop() == pytest.approx(WEIGHTS[indices(window)].sum())
 
 
+@pytest.mark.parametrize("group", [False, True])
+def test_two_ranks_see_the_global_batches_of_one_process_accumulating_two(group):
+    one = list(make(accumulate_grad_batches=2, group_by_length=group, seed=3, megabatch=5))
+    ranks = [list(make(num_replicas=2, rank=r, group_by_length=group, seed=3, megabatch=5)) for r in range(2)]
+    steps_one = [sorted(indices(one[i : i + 2])) for i in range(0, len(one), 2)]
+    steps_two = [sorted(indices([a, b])) for a, b in zip(*ranks, strict=True)]
+    assert steps_one == steps_two
+
+
 def test_seeded_and_epoch_dependent():
     a, b = make(seed=3), make(seed=3)
     assert indices(a) == indices(b)
