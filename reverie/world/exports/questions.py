@@ -1,8 +1,8 @@
-"""Dense single-question samples: many short questions per image, the volume a tiny LLM needs to learn to look.
+"""Dense single-question samples: many short questions per image, the cheapest signal for a tiny LLM to learn to look.
 
-A model trained on a few fixed questions per image memorises them; drawn densely from the same scenes (any
-category can be asked about any image) it learns to match the object named in the question against the image
-(experiments/00). Each sample is one LLaVA conversation with one question, answered with a single word or phrase,
+A model trained on a few fixed existence questions per image memorises them; drawn densely from the same scenes
+(any category can be asked about any image) it learns to match the object named in the question against the image,
+and short single questions do it in the least CPU time (experiments/00). Each sample is one LLaVA conversation with one question, answered with a single word or phrase,
 and a ``probes`` list (what was asked, no answer) so the answer can be checked against the scene graph.
 
 Existence questions are about a present object with probability ``yes_share``; otherwise about an absent one,
