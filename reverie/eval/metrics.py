@@ -1,8 +1,8 @@
 """torchmetrics metrics for the hallucination benchmarks.
 
-Every state is a count tensor reduced with ``sum``, so metrics synchronise correctly across DDP ranks. Inputs are
-tensors: yes/no answers encoded with ``encode_yes_no`` (yes 1, no 0, unknown -1), option letters as indices (unknown
--1), and non-tensor keys (MME image pairs, MCQ base questions) mapped to indices by the task before ``update``.
+Every state is a count (or, for CHAIR's chance share, a float sum) reduced with ``sum``, so metrics synchronise
+correctly across DDP ranks. Inputs are tensors: yes/no answers encoded with ``encode_yes_no`` (yes 1, no 0,
+unknown -1), option letters as indices (unknown -1), and non-tensor keys (MME image pairs, MCQ base questions) mapped to indices by the task before ``update``.
 Per-group states have a fixed size known from the task's question list, so every rank agrees on the indices.
 Like any summed metric, a sample a distributed sampler duplicates to pad a batch is counted twice: score each
 question exactly once.
@@ -138,8 +138,10 @@ def _bootstrap_interval(counts: Tensor, figure: str, resamples: int = 2000, seed
     if total == 0:
         return torch.tensor(0.0), torch.tensor(0.0)
     generator = torch.Generator().manual_seed(seed)
+    cells = counts.numel()
     draws = torch.multinomial(counts.double() / total, total * resamples, replacement=True, generator=generator)
-    resampled = torch.nn.functional.one_hot(draws.view(resamples, total), counts.numel()).sum(1)
+    rows = torch.arange(resamples).repeat_interleave(total) * cells  # one bincount for all resamples
+    resampled = torch.bincount(draws + rows, minlength=resamples * cells).view(resamples, cells)
     values = _pope_figures(resampled)[figure]
     low, high = torch.quantile(values.double(), torch.tensor([0.025, 0.975], dtype=torch.double))
     return low.float(), high.float()
