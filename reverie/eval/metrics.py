@@ -3,9 +3,9 @@
 Every state is a count (or, for CHAIR's chance share, a float sum) reduced with ``sum``, so metrics synchronise
 correctly across DDP ranks. Inputs are tensors: yes/no answers encoded with ``encode_yes_no`` (yes 1, no 0,
 unknown -1), option letters as indices (unknown -1), and non-tensor keys (MME image pairs, MCQ base questions)
-mapped to indices by the task before ``update``. Per-group states have a fixed size known from the task's question list, so every rank agrees on the indices.
-Like any summed metric, a sample a distributed sampler duplicates to pad a batch is counted twice: score each
-question exactly once.
+mapped to indices by the task before ``update``. Per-group states have a fixed size known from the task's question
+list, so every rank agrees on the indices. Like any summed metric, a sample a distributed sampler duplicates to pad
+a batch is counted twice: score each question exactly once.
 """
 
 from __future__ import annotations
