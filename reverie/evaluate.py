@@ -58,7 +58,7 @@ def load_run(run_dir: Path, ckpt: str):
     return cfg, tokenizer, model
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
+@hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     run_dir = Path(cfg.run_dir).resolve()
     run_cfg, tokenizer, model = load_run(run_dir, cfg.ckpt)

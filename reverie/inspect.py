@@ -54,7 +54,7 @@ def format_text(sample: dict) -> str:
     return "\n".join(lines)
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="inspect")
+@hydra.main(version_base="1.3", config_path="conf", config_name="inspect")
 def main(cfg: DictConfig) -> None:
     if cfg.inspect.format not in ("text", "jsonl"):
         raise ValueError(f"inspect.format={cfg.inspect.format!r}; expected 'text' or 'jsonl'")

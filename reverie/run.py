@@ -103,7 +103,7 @@ def finish_wandb(exit_code: int) -> None:
         sys.modules["wandb"].finish(exit_code=exit_code)
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> float | None:
     try:
         summary = train(cfg)

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from reverie.resolvers import register
 from reverie.run import train
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[1] / "reverie" / "conf"
 register()
 
 
