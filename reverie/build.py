@@ -13,6 +13,7 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import LearningRateMonitor
 from omegaconf import DictConfig, OmegaConf
 
+from reverie.checkpoints import load_model_weights, resolve_init
 from reverie.data.datamodule import ReverieDataModule
 from reverie.data.reflect import ReflectionPolicy
 from reverie.data.templates import ChatTemplate, get_template
@@ -50,13 +51,22 @@ def build_lvlm(cfg: DictConfig, tokenizer) -> LVLM:
 
 
 def build_all(cfg: DictConfig, run_dir: str | Path | None) -> Built:
+    """Data, tokenizer, model and objective. With `init_from`, the model starts from that run's weights and reuses
+    its tokenizer (a tiny BPE tokenizer is byte-level, so it encodes any new text)."""
     data, _ = build_data(cfg)
     tok_cfg = cfg.model.llm.tokenizer
+    init_ckpt, init_tokenizer = resolve_init(cfg.init_from) if cfg.get("init_from") else (None, None)
     tokenizer = build_tokenizer(
-        tok_cfg.path, data.texts(), tok_cfg.vocab_size, Path(run_dir) / "tokenizer" if run_dir else None
+        tok_cfg.path or init_tokenizer,
+        data.texts(),
+        tok_cfg.vocab_size,
+        Path(run_dir) / "tokenizer" if run_dir else None,
     )
     template = get_template(cfg.model.llm.chat_template)
     model = build_lvlm(cfg, tokenizer)
+    if init_ckpt is not None:
+        load_model_weights(model, init_ckpt)
+        print(f"[reverie] init_from: model weights from {init_ckpt} (optimizer and data order start fresh)")
     objective: SegmentWeightedLoss = instantiate(cfg.objective)
     data.bind(
         tokenizer, template, model.num_image_tokens, model.vision_tower.image_transform(), objective.normaliser_weight

@@ -14,6 +14,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from reverie.build import build_lvlm
+from reverie.checkpoints import find_checkpoint, load_model_weights
 from reverie.data.templates import get_template
 from reverie.data.tokenizer import load_tokenizer
 from reverie.eval.runner import build_generator, evaluate
@@ -21,24 +22,6 @@ from reverie.resolvers import register
 from reverie.training.stages import apply_stage
 
 register()
-
-
-def find_checkpoint(run_dir: Path, ckpt: str) -> Path:
-    if ckpt in ("last", "best"):
-        folder = run_dir / "checkpoints"
-        found = (
-            [folder / "last.ckpt"]
-            if ckpt == "last"
-            else sorted(p for p in folder.glob("*.ckpt") if p.name != "last.ckpt")
-        )
-        found = [p for p in found if p.is_file()]
-        if not found:
-            raise FileNotFoundError(f"no {ckpt} checkpoint in {folder}")
-        return found[-1]
-    path = Path(ckpt)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    return path
 
 
 def load_run(run_dir: Path, ckpt: str):
@@ -52,9 +35,7 @@ def load_run(run_dir: Path, ckpt: str):
     model = build_lvlm(cfg, tokenizer)
     stage = OmegaConf.to_container(cfg.stage, resolve=True)
     apply_stage(model, stage["name"], lora=stage.get("lora"))  # same parameter names (LoRA wrappers) as training
-    state = torch.load(find_checkpoint(run_dir, ckpt), map_location="cpu", weights_only=False)["state_dict"]
-    weights = {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
-    model.load_state_dict(weights)
+    load_model_weights(model, find_checkpoint(run_dir, ckpt))
     return cfg, tokenizer, model
 
 

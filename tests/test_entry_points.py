@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
+from reverie.checkpoints import model_state
+
 
 def run(args, world_cache, **kw):
     env = {**os.environ, "REVERIE_CACHE_DIR": str(world_cache)}
@@ -38,6 +42,29 @@ def test_run_then_evaluate_reproduces_answers(tmp_path, world_cache):
     again_file = metrics_file.parent / "pope_adversarial.samples.jsonl"
     again = [json.loads(x) for x in again_file.read_text().splitlines()]
     assert [s["output"] for s in again] == [s["output"] for s in samples]
+
+    # init_from: a new run starts from this run's weights and tokenizer (one step at lr 0: the weights are unchanged)
+    child = tmp_path / "child"
+    proc = run(
+        [
+            "reverie.run",
+            f"hydra.run.dir={child}",
+            "world.num_images=60",
+            "trainer.max_steps=1",
+            "stage.optim.lr=0",
+            "eval=none",
+            f"init_from={out}",
+        ],
+        world_cache,
+    )
+    assert f"init_from: model weights from {out / 'checkpoints' / 'last.ckpt'}" in proc.stdout
+    assert (child / "tokenizer" / "tokenizer.json").read_text() == (out / "tokenizer" / "tokenizer.json").read_text()
+    parent_weights, child_weights = (
+        model_state(out / "checkpoints" / "last.ckpt"),
+        model_state(child / "checkpoints" / "last.ckpt"),
+    )
+    assert parent_weights.keys() == child_weights.keys()
+    assert all(torch.equal(parent_weights[k], child_weights[k]) for k in parent_weights)
 
 
 def test_inspect_jsonl_spans_concatenate_to_the_sequence(tmp_path, world_cache):
