@@ -131,12 +131,17 @@ class ObjectVocabulary:
 
     def mentions(self, caption: str) -> list[Mention]:
         """Object mentions in ``caption`` in order, repeats included; longest surface name first at each word."""
-        tokens, found, i = words(caption), [], 0
+        return [mention for _, _, mention in self.spans(words(caption))]
+
+    def spans(self, tokens: Sequence[str]) -> list[tuple[int, int, Mention]]:
+        """``(start, end, mention)`` for each mention in a list of ``words`` (end exclusive), for readers that look at
+        the words around a mention (numbers, attributes, negations)."""
+        found, i = [], 0
         while i < len(tokens):
             for size in range(min(self._longest, len(tokens) - i), 0, -1):
                 category = self._match(tokens[i : i + size])
                 if category is not None:
-                    found.append(Mention(" ".join(tokens[i : i + size]), category))
+                    found.append((i, i + size, Mention(" ".join(tokens[i : i + size]), category)))
                     i += size
                     break
             else:

@@ -1,0 +1,119 @@
+"""`python -m reverie.diagnose run_dir=RUN [diagnose.split=test] [diagnose.images=N] [extractor=rules]
+[detector=truth]`: DFTG's diagnosis of a trained run.
+
+The run's model describes each image ("Describe the image in detail.", batched, with a progress bar); the extractor
+turns each description into (object, attributes, count) triples; the detector says what is really there; the
+comparison marks object, attribute and count hallucinations. Writes to ``diagnose.out`` (default
+``<run>/diagnose/<time>/``): ``descriptions.jsonl`` (per image: description, triples, truth, hallucinations),
+``profile.json`` (see ``reverie.dftg.profile``) and ``profile.png``. The last line printed is profile.json's path.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import hydra
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from reverie.data.templates import get_template
+from reverie.dftg.extract import EmptyDescriptionError, Extractor
+from reverie.dftg.images import list_images
+from reverie.dftg.judge import judge
+from reverie.dftg.profile import Diagnosed, build_profile, plot_profile
+from reverie.eval.generation import GenerationSettings, Generator
+from reverie.evaluate import load_run
+from reverie.resolvers import register
+
+register()
+
+
+def describe_images(generator: Generator, images: list[Path], prompt: str) -> list[str]:
+    """One description per image, in batches of the generator's batch size, with a progress bar."""
+    size = generator.settings.batch_size
+    out: list[str] = []
+    for start in tqdm(range(0, len(images), size), desc="[reverie] describing", unit="batch"):
+        out += generator.generate([(prompt, str(image)) for image in images[start : start + size]])
+    return out
+
+
+def diagnose(cfg: DictConfig, out: Path) -> Path:
+    """Run the diagnosis configured by ``cfg`` (diagnose.yaml) and write its files to ``out``; returns profile.json."""
+    run_dir = Path(cfg.run_dir).resolve()
+    run_cfg, tokenizer, model = load_run(run_dir, cfg.ckpt)
+    own = {key: OmegaConf.to_container(cfg[key], resolve=False) for key in ("diagnose", "extractor", "detector")}
+    merged = OmegaConf.merge(run_cfg, own, {"seed": cfg.seed})  # ${world:...} resolves against the run's world
+    d = merged.diagnose
+    extractor: Extractor = instantiate(merged.extractor)
+    detector = instantiate(merged.detector)
+    images = list_images(d.image_list, d.image_dir, d.split, d.images)
+    truths = detector.detect(images)
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    settings = GenerationSettings(max_new_tokens=d.max_new_tokens, batch_size=d.batch_size, seed=cfg.seed)
+    template = get_template(run_cfg.model.llm.chat_template)
+    generator = Generator(
+        model.to(device),
+        tokenizer,
+        template,
+        model.vision_tower.image_transform(),
+        settings,
+        run_cfg.reflection.question_prompt,
+    )
+    descriptions = describe_images(generator, images, d.prompt)
+
+    out.mkdir(parents=True, exist_ok=True)
+    items, empty = [], []
+    with (out / "descriptions.jsonl").open("w", encoding="utf-8") as handle:
+        for image, text, truth in zip(images, descriptions, truths, strict=True):
+            try:
+                triples = tuple(extractor.extract(text))
+            except EmptyDescriptionError:
+                empty.append(image.name)
+                handle.write(json.dumps({"image": image.name, "description": text, "skipped": "empty"}) + "\n")
+                continue
+            item = Diagnosed(image.name, text, triples, truth, judge(triples, truth))
+            items.append(item)
+            handle.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
+    if len(empty) > d.max_empty_fraction * len(images):
+        raise RuntimeError(
+            f"{len(empty)} of {len(images)} descriptions are empty (more than diagnose.max_empty_fraction="
+            f"{d.max_empty_fraction}), e.g. {empty[:5]}; see {out / 'descriptions.jsonl'}"
+        )
+    profile = build_profile(items, extractor.vocabulary.categories, d.top_k)
+    profile["skipped"] = {"empty_description": len(empty), "images": empty}
+    profile["source"] = {
+        "run_dir": str(run_dir),
+        "ckpt": cfg.ckpt,
+        "split": d.split,
+        "images": len(images),
+        "image_list": str(d.image_list),
+        "image_dir": str(d.image_dir),
+        "prompt": d.prompt,
+        "generation": settings.as_dict(),
+        "extractor": extractor.describe(),
+        "detector": detector.describe(),
+        "world": OmegaConf.to_container(run_cfg.world, resolve=True) if "world" in run_cfg else None,
+    }
+    path = out / "profile.json"
+    path.write_text(json.dumps(profile, indent=2) + "\n", encoding="utf-8")
+    plot_profile(profile, out / "profile.png")
+    totals = profile["totals"]
+    print(
+        f"[reverie] diagnosis of {len(items)} descriptions: CHAIR_i {totals['chair_i']:.3f}, "
+        f"attribute errors {totals['attribute_hallucinations']}/{totals['attribute_checked']}, "
+        f"count errors {totals['count_hallucinations']}/{totals['count_checked']}; top: {profile['top'][:5]}"
+    )
+    return path
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="diagnose")
+def main(cfg: DictConfig) -> None:
+    print(diagnose(cfg, Path(cfg.diagnose.out)).resolve())
+
+
+if __name__ == "__main__":
+    main()
