@@ -82,6 +82,7 @@ def train(cfg: DictConfig) -> dict:
         "val_losses": {k: v for k, v in module.val_losses.items() if k != "all" and not k.startswith("tokens")},
         "supervised_tokens_seen": module.supervised_tokens_seen(),
         "optimizer_steps": trainer.global_step,
+        "preference": module.pair_summary,  # DPO: final rewards, margins, accuracy (train: last epoch; val)
         "eval": metrics,
         "data": built.data.report,
         "wall_time_s": round(time.perf_counter() - start, 2),

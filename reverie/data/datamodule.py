@@ -16,6 +16,7 @@ from reverie.data.conversation import Conversation
 from reverie.data.dataset import Collator, EncodedDataset
 from reverie.data.encode import SampleEncoder
 from reverie.data.mixture import Source, mix
+from reverie.data.preference import make_pairs, side_of
 from reverie.data.reflect import ReflectionPolicy
 from reverie.data.sample import EncodedSample
 from reverie.data.sampler import WindowBatchSampler
@@ -61,6 +62,25 @@ class ReverieDataModule(LightningDataModule):
             raise ValueError("the training data is empty (check data.train_sources)")
         self.report["sources"] = {"train": train_counts, "val": val_counts}
         print(f"[reverie] data: train {train_counts}, val {val_counts}")
+        if policy.preference != "none":
+            self._check_pairs(policy.preference)
+
+    def _check_pairs(self, mode: str) -> None:
+        """Preference objectives need pairs; `only` (pure DPO) leaves other samples out, counted and reported."""
+        if not any(side_of(c) for c in self.train_convs):
+            raise ValueError(
+                f"reflection.preference={mode!r} (set by the objective) needs REVERIE records, but no source in "
+                "data.train_sources gives any (add a reverie.data.mixture.ReverieSource)"
+            )
+        if mode == "only":
+            left_out = {}
+            for split in ("train", "val"):
+                convs = getattr(self, f"{split}_convs")
+                kept = [c for c in convs if side_of(c)]
+                left_out[split] = len(convs) - len(kept)
+                setattr(self, f"{split}_convs", kept)
+            self.report["left_out_not_preference_pairs"] = left_out
+            print(f"[reverie] preference pairs only: left out samples that are not pairs: {left_out}")
 
     def texts(self) -> list[str]:
         """Every training text, for training a tiny tokenizer."""
@@ -87,15 +107,25 @@ class ReverieDataModule(LightningDataModule):
                 "skipped": rep.num_skipped,
                 "skipped_ids": {k: v[:20] for k, v in rep.skipped.items()},
             }
-        if self.trees:
-            self.train_samples, counts = make_trees(
-                self.train_samples, encoder.image_token_id, self.max_length, self.shared_once
-            )
-            self.val_samples, _ = make_trees(
-                self.val_samples, encoder.image_token_id, self.max_length, self.shared_once
-            )
-            self.report["trees"] = counts
-            print(f"[reverie] shared-prefix trees: {counts}")
+        for split in ("train", "val"):
+            samples = getattr(self, f"{split}_samples")
+            if any(s.preference.any() for s in samples):  # pairs are always one tree: both answers in one row
+                samples, counts = make_pairs(samples, encoder.image_token_id, self.max_length)
+                self.report.setdefault("pairs", {})[split] = counts
+                print(f"[reverie] {split} preference pairs: {counts}")
+            if self.trees:
+                pairs = [s for s in samples if s.preference.any()]
+                samples, counts = make_trees(
+                    [s for s in samples if not s.preference.any()],
+                    encoder.image_token_id,
+                    self.max_length,
+                    self.shared_once,
+                )
+                samples += pairs
+                if split == "train":
+                    self.report["trees"] = counts
+                    print(f"[reverie] shared-prefix trees: {counts}")
+            setattr(self, f"{split}_samples", samples)
         self.image_transform = image_transform
         self.token_weight = token_weight
         self.collator = Collator(tokenizer.pad_token_id)

@@ -24,6 +24,7 @@ ROW_KEYS = (
     "target_mult",
     "position_ids",
     "branch_ids",
+    "preference",
 )
 
 

@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 
 from reverie.data.conversation import IMAGE_PLACEHOLDER, Conversation
+from reverie.data.preference import side_of
 from reverie.data.sample import IGNORE_INDEX, EncodedSample
 from reverie.data.templates import ChatTemplate, Piece
 
@@ -104,6 +105,7 @@ class SampleEncoder:
             segment_ids=np.asarray(segments, dtype=np.int64),
             image=conv.image,
             origin=conv.origin,
+            preference=np.full(len(ids), side_of(conv), dtype=np.int64),
         )
 
     def encode_all(self, convs: list[Conversation], what: str = "data") -> tuple[list[EncodedSample], EncodeReport]:

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from reverie.data.conversation import IMAGE_PLACEHOLDER, Conversation, Part, Segment, Turn
+from reverie.data.preference import pair_conversations
 from reverie.data.sources import ReverieRecord
 
 Kinds = Literal["none", "pos", "neg", "both"]
 Context = Literal["separate", "joint_pos_first", "joint_neg_first"]
 Position = Literal["post_hoc", "cot"]
+Preference = Literal["none", "also", "only"]
 
 
 @dataclass(frozen=True)
@@ -30,9 +32,15 @@ class ReflectionPolicy:
     cot_pos_suffix: str = ""  # cot: appended to the question when a positive rationale precedes the answer
     cot_neg_suffix: str = "\nA tempting answer is: {confusing_answer}."  # cot: appended when a negative one does
     cot_separator: str = "\nAnswer: "  # cot: text between the rationale(s) and the answer (segment `other`)
+    preference: Preference = "none"  # also/only: a record also/only gives a (correct, confusing) answer pair (DPO)
 
     def __post_init__(self) -> None:
-        for name, allowed in (("kinds", Kinds), ("context", Context), ("position", Position)):
+        for name, allowed in (
+            ("kinds", Kinds),
+            ("context", Context),
+            ("position", Position),
+            ("preference", Preference),
+        ):
             if getattr(self, name) not in allowed.__args__:
                 raise ValueError(f"reflection.{name}={getattr(self, name)!r}; expected one of {allowed.__args__}")
 
@@ -47,6 +55,10 @@ class ReflectionPolicy:
         return [("pos", "neg")] if self.context == "joint_pos_first" else [("neg", "pos")]
 
     def conversations(self, record: ReverieRecord) -> list[Conversation]:
+        pairs = pair_conversations(record, self.question_prompt) if self.preference != "none" else []
+        return (self._reflective(record) if self.preference != "only" else []) + pairs
+
+    def _reflective(self, record: ReverieRecord) -> list[Conversation]:
         out = []
         for order in self.rationale_orders():
             build = self._cot if self.position == "cot" and order else self._post_hoc

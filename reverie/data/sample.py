@@ -27,6 +27,7 @@ class EncodedSample:
     target_mult: np.ndarray = field(default=None)  # float32 (T,): how many sequences the target stands for
     position_ids: np.ndarray = field(default=None)  # int64 (T,)
     branch_ids: np.ndarray = field(default=None)  # int64 (T,): 0 = shared prefix (or plain), k = k-th branch
+    preference: np.ndarray = field(default=None)  # int64 (T,): 0 = not a preference pair (reverie.data.preference)
     members: tuple[str, ...] = ()  # ids of the conversations a tree holds
     origin: str = ""  # the source record ("file#index"); samples of one record share it
 
@@ -40,6 +41,8 @@ class EncodedSample:
             self.position_ids = np.arange(n, dtype=np.int64)
         if self.branch_ids is None:
             self.branch_ids = np.zeros(n, dtype=np.int64)
+        if self.preference is None:
+            self.preference = np.zeros(n, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.input_ids)

@@ -23,6 +23,9 @@ class LossOutput:
     loss: torch.Tensor  # scalar to back-propagate (already divided by the window normaliser)
     segment_loss_sum: torch.Tensor  # (num_segments,) summed unweighted CE per segment (detached)
     segment_tokens: torch.Tensor  # (num_segments,) supervised tokens per segment
+    pair_loss: torch.Tensor | None = None  # preference objectives: weighted DPO term, mean over this batch's pairs
+    pair_stats: torch.Tensor | None = None  # (len(dpo.PAIR_STATS),) summed over this batch's pairs (detached)
+    pairs: int = 0  # preference pairs in this batch
 
 
 class SegmentWeightedLoss:
