@@ -55,7 +55,8 @@ def build_all(cfg: DictConfig, run_dir: str | Path | None) -> Built:
     its tokenizer (a tiny BPE tokenizer is byte-level, so it encodes any new text)."""
     data, _ = build_data(cfg)
     tok_cfg = cfg.model.llm.tokenizer
-    init_ckpt, init_tokenizer = resolve_init(cfg.init_from) if cfg.get("init_from") else (None, None)
+    init_ckpt, init_run = resolve_init(cfg.init_from) if cfg.get("init_from") else (None, None)
+    init_tokenizer = init_run / "tokenizer" if init_run and (init_run / "tokenizer").is_dir() else None
     tokenizer = build_tokenizer(
         tok_cfg.path or init_tokenizer,
         data.texts(),

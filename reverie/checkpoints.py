@@ -6,9 +6,11 @@ export and generation entry points.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import torch
+from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import nn
 
 
@@ -32,10 +34,21 @@ def find_checkpoint(run_dir: str | Path, ckpt: str = "last") -> Path:
     return path
 
 
+# Checkpoints written before the projector took transformers' names kept it as an nn.Sequential (0, 2, 4, ...).
+_LEGACY_PROJECTOR = re.compile(r"^multi_modal_projector\.(\d+)\.")
+
+
+def _current_name(key: str) -> str:
+    match = _LEGACY_PROJECTOR.match(key)
+    if match is None:
+        return key
+    return f"multi_modal_projector.linear_{int(match.group(1)) // 2 + 1}." + key[match.end() :]
+
+
 def model_state(path: str | Path) -> dict[str, torch.Tensor]:
     """The LVLM's weights from a Lightning checkpoint (keys without the module's `model.` prefix)."""
     state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
-    return {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
+    return {_current_name(k.removeprefix("model.")): v for k, v in state.items() if k.startswith("model.")}
 
 
 def load_model_weights(model: nn.Module, path: str | Path) -> None:
@@ -49,11 +62,33 @@ def load_model_weights(model: nn.Module, path: str | Path) -> None:
 
 
 def resolve_init(init_from: str | Path) -> tuple[Path, Path | None]:
-    """`init_from` as (checkpoint file, the run folder's tokenizer folder or None): a run dir means its last.ckpt."""
+    """`init_from` as (checkpoint file, its run folder or None): a run folder means its last.ckpt."""
     path = Path(init_from)
     if path.is_dir():
-        return find_checkpoint(path, "last"), (path / "tokenizer" if (path / "tokenizer").is_dir() else None)
+        return find_checkpoint(path, "last"), path
     if not path.is_file():
         raise FileNotFoundError(f"init_from: neither a run folder nor a checkpoint file: {path}")
     run_dir = path.parent.parent  # <run>/checkpoints/x.ckpt
-    return path, (run_dir / "tokenizer" if (run_dir / "tokenizer").is_dir() else None)
+    return path, (run_dir if (run_dir / ".hydra" / "config.yaml").is_file() else None)
+
+
+def inherit_model_config(cfg: DictConfig, run_dir: Path) -> bool:
+    """With `init_from` a reverie run, the new run takes that run's `model` config (the architecture its weights
+    have), as `from_pretrained` takes a checkpoint's config; rewrites this run's saved config so that evaluating or
+    exporting it later rebuilds the same model. Returns whether the model config changed."""
+    if not cfg.get("init_from"):
+        return False
+    _, source_dir = resolve_init(cfg.init_from)
+    saved = source_dir / ".hydra" / "config.yaml" if source_dir else None
+    if saved is None or not saved.is_file():
+        return False
+    source_model = OmegaConf.load(saved).model
+    if OmegaConf.to_container(source_model) == OmegaConf.to_container(cfg.model):
+        return False
+    with open_dict(cfg):
+        cfg.model = source_model
+    print(f"[reverie] init_from: model config taken from {saved} (the architecture of the weights)")
+    own = run_dir / ".hydra" / "config.yaml"
+    if own.is_file():
+        OmegaConf.save(cfg, own)
+    return True

@@ -16,6 +16,7 @@ from lightning.pytorch.strategies import DDPStrategy
 from omegaconf import DictConfig, OmegaConf
 
 from reverie.build import build_all, build_module, build_trainer
+from reverie.checkpoints import inherit_model_config
 from reverie.eval.runner import build_generator, evaluate
 from reverie.logging import log_eval
 from reverie.resolvers import register
@@ -67,6 +68,7 @@ def train(cfg: DictConfig) -> dict:
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed, workers=True)
+    inherit_model_config(cfg, run_dir)
     built = build_all(cfg, run_dir)
     module = build_module(cfg, built)
     trainer = build_trainer(cfg)

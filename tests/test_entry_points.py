@@ -54,9 +54,12 @@ def test_run_then_evaluate_reproduces_answers(tmp_path, world_cache):
             "stage.optim.lr=0",
             "eval=none",
             f"init_from={out}",
+            "model/projector=linear",  # overridden by the source run's model config (the weights' architecture)
         ],
         world_cache,
     )
+    assert "init_from: model config taken from" in proc.stdout
+    assert "mlp2x_gelu" in (child / ".hydra" / "config.yaml").read_text()
     assert f"init_from: model weights from {out / 'checkpoints' / 'last.ckpt'}" in proc.stdout
     assert (child / "tokenizer" / "tokenizer.json").read_text() == (out / "tokenizer" / "tokenizer.json").read_text()
     parent_weights, child_weights = (
