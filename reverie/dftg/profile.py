@@ -179,9 +179,9 @@ def plot_profile(profile: dict, path: str | Path, top_n: int = 15) -> Path:
     ax1.set_xticks(range(len(top)), top, rotation=45, ha="right")
     ax1.set_ylabel("invented when absent (share of images)")
     ax1.set_title(f"object hallucinations (count on bars), {profile['descriptions']} descriptions")
-    rows = [
-        (f"{c} {kind}", v["wrong"]) for c, kinds in profile["attributes"].items() for kind, v in kinds.items()
-    ] + [(f"{c} count", v["wrong"]) for c, v in profile["counts"].items()]
+    rows = [(f"{c} {kind}", v["wrong"]) for c, kinds in profile["attributes"].items() for kind, v in kinds.items()] + [
+        (f"{c} count", v["wrong"]) for c, v in profile["counts"].items()
+    ]
     rows = sorted((r for r in rows if r[1] > 0), key=lambda r: -r[1])[:top_n]
     ax2.bar(range(len(rows)), [r[1] for r in rows], color="#4c72b0")
     ax2.set_xticks(range(len(rows)), [r[0] for r in rows], rotation=45, ha="right")
