@@ -1,60 +1,41 @@
-"""REVERIE records: a question with a correct and a confusing answer, and a rationale for each.
+"""REVERIE records of the world, made by the annotation pipeline (reverie.annotate) with the world's exact oracle
+as annotator, so the world's REVERIE data and anyone's come from one path.
 
 Format: ``{"id", "image", "question", "correct_answer", "confusing_answer", "correct_rationale",
-"incorrect_rationale", "question_type", "probe"}``; ``probe`` states what was asked (not the answer) so the answers
-can be checked against the scene graph. Multiple-choice questions list their options in the question text.
+"incorrect_rationale", "question_type", "probe"}`` (see exports/reverie_drafts.py for what the oracle knows).
 """
 
 from __future__ import annotations
 
-from itertools import accumulate
 from typing import Any
 
+from reverie.annotate.backends.world import WorldOracle
+from reverie.annotate.images import ImageRef
+from reverie.annotate.pipeline import PipelineSettings, annotate
+from reverie.annotate.prompts import Prompts
+from reverie.annotate.runner import Runner
+from reverie.annotate.stats import Stats
+from reverie.world.exports.reverie_drafts import ReverieDrafter
 from reverie.world.facts import SceneFacts
-from reverie.world.phrases import Names
-from reverie.world.probes import sample_probe
-from reverie.world.questions import answer, question, with_options
 from reverie.world.rand import Rand
-from reverie.world.rationales import rationales
 
 
 class ReverieWriter:
     """Makes ``per_image`` records per scene, question types drawn with the configured weights."""
 
     def __init__(self, type_weights: dict[str, float], per_image: int) -> None:
-        self.types = [t for t, w in type_weights.items() if w > 0]
-        self.cumulative = list(accumulate(type_weights[t] for t in self.types))
-        self.per_image = per_image
+        self.drafter = ReverieDrafter(type_weights, per_image)
+        self.prompts = Prompts.default()
+        self.settings = PipelineSettings(questions_per_image=max(1, per_image), accept_fewer=True, max_attempts=1)
 
     def records(self, facts: SceneFacts, rand: Rand) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        stem = facts.scene.image.rsplit(".", 1)[0]
-        for _ in range(self.per_image * 3):  # a few retries so one image's questions differ
-            if len(out) == self.per_image:
-                break
-            qtype = rand.weighted(self.types, self.cumulative)
-            probe = sample_probe(qtype, facts, rand)
-            names = Names(facts.vocab, rand)
-            text = question(probe, facts, names, rand)
-            if probe.options is not None:
-                text = with_options(text, probe, names)
-            if text in seen:
-                continue
-            seen.add(text)
-            style = rand.random()
-            positive, negative = rationales(probe, facts, names, rand)
-            out.append(
-                {
-                    "id": f"world-{stem}-r{len(out)}",
-                    "image": facts.scene.image,
-                    "question": text,
-                    "correct_answer": answer(probe, probe.truth, facts, names, rand, style),
-                    "confusing_answer": answer(probe, probe.wrong, facts, names, rand, style),
-                    "correct_rationale": positive,
-                    "incorrect_rationale": negative,
-                    "question_type": qtype,
-                    "probe": probe.record(),
-                }
-            )
-        return out
+        name = facts.scene.image
+        drafts = self.drafter.drafts(facts, rand)
+        if not drafts:
+            return []
+        oracle = WorldOracle(drafts={name: drafts})
+        result = annotate([ImageRef(name, None)], oracle, self.prompts, self.settings, Runner(oracle, Stats()))
+        lost = [(r["id"], r["reason"]) for r in result.filter if not r["kept"]] + result.failures
+        if lost or len(result.records) != len(drafts):  # the oracle's records pass every rule; anything else is a bug
+            raise RuntimeError(f"world image {name}: the pipeline kept {len(result.records)} of {len(drafts)}: {lost}")
+        return result.records

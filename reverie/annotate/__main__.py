@@ -1,0 +1,35 @@
+"""`python -m reverie.annotate images=DIR_OR_LIST out=DIR [annotator=openai|hf_local|world]`: REVERIE data for your
+images. Prints a summary; the last line is the path of ``out/reverie.json`` (read it with ``data=reverie_json``,
+``image_root`` = the image folder)."""
+
+from __future__ import annotations
+
+import logging
+
+import hydra
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from reverie.annotate.job import describe, run_job
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="annotate")
+def main(cfg: DictConfig) -> None:
+    for name in ("httpx", "httpx2"):  # one INFO line per request would bury the progress bars
+        logging.getLogger(name).setLevel(logging.WARNING)
+    backend = instantiate(cfg.annotator)
+    summary = run_job(
+        cfg.images,
+        cfg.out,
+        backend,
+        instantiate(cfg.prompts),
+        instantiate(cfg.pipeline),
+        limit=cfg.limit,
+        progress=cfg.progress,
+    )
+    print(describe(summary))
+    print(summary["reverie_json"])
+
+
+if __name__ == "__main__":
+    main()
