@@ -2,7 +2,8 @@
 
 - `${world:ROLE}`: path of a file of the built-in world (built into the cache on first use, options from `world:`);
 - `${reverie.precision:}`: "bf16-mixed" on a GPU that supports bf16, else "32-true" (CPUs run bf16 8-33x slower);
-- `${reverie.run_id:}`: a stable id for the run directory, so a resumed job continues the same W&B run.
+- `${reverie.run_id:}`: a stable id for the run directory, so a resumed job continues the same W&B run;
+- `${reverie.hf_chat_template:FOLDER}`: the shipped chat template that renders like a Hugging Face folder's own.
 """
 
 from __future__ import annotations
@@ -63,7 +64,20 @@ def run_id_resolver(*, _root_: DictConfig) -> str:
     return run_id(OmegaConf.select(_root_, "paths.output_dir", default="run"))
 
 
+def hf_chat_template(path: str, *, _root_: DictConfig) -> str:
+    from reverie.models.hf_llava import matching_template
+
+    return matching_template(
+        path, OmegaConf.select(_root_, "reflection.question_prompt", default="<image>\n{question}")
+    )
+
+
 def register() -> None:
-    for name, fn in (("world", world_file), ("reverie.precision", auto_precision), ("reverie.run_id", run_id_resolver)):
+    for name, fn in (
+        ("world", world_file),
+        ("reverie.precision", auto_precision),
+        ("reverie.run_id", run_id_resolver),
+        ("reverie.hf_chat_template", hf_chat_template),
+    ):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)

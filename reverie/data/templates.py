@@ -152,3 +152,64 @@ def get_template(name: str) -> ChatTemplate:
     if name not in TEMPLATES:
         raise KeyError(f"unknown chat template {name!r}; available: {sorted(TEMPLATES)}")
     return TEMPLATES[name]
+
+
+def _raw(text: str) -> str:
+    """Literal text inside a Jinja template."""
+    return "{% raw %}" + text + "{% endraw %}" if text else ""
+
+
+def to_jinja(template: ChatTemplate, question_prompt: str = f"{IMAGE_PLACEHOLDER}\n{{question}}") -> str:
+    """A Hugging Face chat template (Jinja) that renders transformers' message lists exactly as `template` renders
+    reverie's conversations: a user turn with an image item is `question_prompt` around its text, the way reverie
+    lays out every image question. Content may be a string or a list of {"type": "image"|"text"} items."""
+    before, _, after = question_prompt.partition("{question}")
+    sys_before, _, sys_after = template.system_format.partition("{system}")
+    text_of = (
+        "{%- set ns = namespace(text='', image=false) -%}"
+        "{%- if message['content'] is string -%}{%- set ns.text = message['content'] -%}"
+        "{%- else -%}{%- for item in message['content'] -%}"
+        "{%- if item['type'] == 'image' -%}{%- set ns.image = true -%}"
+        "{%- elif item['type'] == 'text' -%}{%- set ns.text = ns.text + item['text'] -%}{%- endif -%}"
+        "{%- endfor -%}{%- endif -%}"
+    )
+    user = (
+        _raw(template.user_prefix)
+        + "{%- if ns.image -%}"
+        + _raw(before)
+        + "{{ ns.text }}"
+        + _raw(after)
+        + "{%- else -%}{{ ns.text }}{%- endif -%}"
+        + _raw(template.user_suffix)
+    )
+    assistant = (
+        _raw(template.assistant_prefix) + "{{ ns.text }}" + _raw(template.assistant_suffix) + _raw(template.turn_glue)
+    )
+    default_system = (
+        _raw(sys_before) + _raw(template.default_system) + _raw(sys_after) if template.default_system else ""
+    )
+    return (
+        _raw(template.bos)
+        + "{%- if messages and messages[0]['role'] == 'system' -%}"
+        + "{%- set message = messages[0] -%}"
+        + text_of
+        + _raw(sys_before)
+        + "{{ ns.text }}"
+        + _raw(sys_after)
+        + "{%- set turns = messages[1:] -%}"
+        + "{%- else -%}"
+        + default_system
+        + "{%- set turns = messages -%}"
+        + "{%- endif -%}"
+        + "{%- for message in turns -%}"
+        + text_of
+        + "{%- if message['role'] == 'user' -%}"
+        + user
+        + "{%- else -%}"
+        + assistant
+        + "{%- endif -%}"
+        + "{%- endfor -%}"
+        + "{%- if add_generation_prompt -%}"
+        + _raw(template.assistant_prefix)
+        + "{%- endif -%}"
+    )

@@ -47,12 +47,18 @@ class ToNormalizedTensor(nn.Module):
         return pixels.float().sub_(self.shift).mul_(self.scale)
 
 
-def build_transform(image_size: int, mean: tuple, std: tuple, pad_to_square: bool) -> T.Compose:
+def build_transform(
+    image_size: int, mean: tuple, std: tuple, pad_to_square: bool, center_crop: bool = False
+) -> T.Compose:
+    """Optional pad to square (mean colour), resize to `image_size` (or, with `center_crop`, its shortest edge, then
+    crop the centre: CLIP's processor), normalise."""
+    bicubic = T.InterpolationMode.BICUBIC
     steps: list[nn.Module] = [PadToSquare(tuple(int(255 * m) for m in mean))] if pad_to_square else []
-    steps += [
-        T.Resize((image_size, image_size), interpolation=T.InterpolationMode.BICUBIC, antialias=True),
-        ToNormalizedTensor(mean, std),
-    ]
+    if center_crop:
+        steps += [T.Resize(image_size, interpolation=bicubic, antialias=True), T.CenterCrop(image_size)]
+    else:
+        steps += [T.Resize((image_size, image_size), interpolation=bicubic, antialias=True)]
+    steps += [ToNormalizedTensor(mean, std)]
     return T.Compose(steps)
 
 
@@ -109,35 +115,75 @@ class TimmVisionEncoder(nn.Module):
         return out
 
 
+CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
+
+
 class HFVisionEncoder(nn.Module):
-    """A transformers vision model (CLIP, SigLIP, ...) saved in a local folder."""
+    """A transformers vision model (CLIP, SigLIP, ...): from a local folder, random from a config, or a built model.
 
-    def __init__(self, path: str, feature_layer: int = -2, use_cls: bool = False, pad_to_square: bool = True) -> None:
+    Hidden states follow transformers' indexing (0 = embeddings, i = output of layer i); `feature_layer` is LLaVA's
+    `vision_feature_layer`, `use_cls` its `vision_feature_select_strategy` ("full" keeps CLS, "default" drops it).
+    Layers after the chosen one are removed, and so are the pooling parts LLaVA never uses (CLIP's post-layernorm,
+    SigLIP's head), so every parameter gets a gradient when the tower trains. `config` holds the pruned tower's
+    transformers config (what an export writes).
+    """
+
+    def __init__(
+        self,
+        path: str | None = None,  # folder with config.json + weights (a vision model, or a model with a vision_config)
+        config: dict | None = None,  # or: {"model_type": "clip_vision_model", hidden_size, ...} for a random tower
+        feature_layer: int = -2,  # hidden_states index (LLaVA: -2)
+        use_cls: bool = False,  # keep the CLS token (LLaVA's "full" strategy); towers without CLS ignore it
+        pad_to_square: bool = True,  # pad with the mean colour before resizing (LLaVA-1.5's image_aspect_ratio=pad)
+        center_crop: bool = False,  # resize the shortest edge, then crop the centre (CLIP's processor) instead
+        mean: tuple[float, float, float] | None = None,  # None = CLIP's for towers with CLS, else 0.5
+        std: tuple[float, float, float] | None = None,
+        model: nn.Module | None = None,  # an already-built transformers vision model (the HF LLaVA loader)
+    ) -> None:
         super().__init__()
-        from transformers import AutoConfig, AutoModel
-
-        if not Path(path).is_dir():
-            raise FileNotFoundError(f"vision model folder not found: {path}")
-        config = AutoConfig.from_pretrained(path, local_files_only=True)
-        config = getattr(config, "vision_config", config)
-        model = AutoModel.from_pretrained(path, config=config, local_files_only=True)
-        self.vision_model = getattr(model, "vision_model", model)
-        n_layers = config.num_hidden_layers
-        keep = feature_layer % (n_layers + 1)  # hidden_states index: 0 = embeddings, i = output of layer i
-        self.vision_model.encoder.layers = self.vision_model.encoder.layers[:keep]
-        self.has_cls = hasattr(self.vision_model.embeddings, "class_embedding")
+        model = model if model is not None else _build_hf_vision(path, config)
+        hf_config = model.config
+        self.vision_model = model  # the transformers model whole: its state-dict keys are a LLaVA tower's
+        inner = getattr(model, "vision_model", model)  # older transformers nest the transformer one level down
+        keep = feature_layer % (hf_config.num_hidden_layers + 1)
+        inner.encoder.layers = inner.encoder.layers[:keep]
+        if hasattr(inner, "post_layernorm"):
+            inner.post_layernorm = nn.Identity()
+        if getattr(inner, "use_head", False):
+            inner.use_head = False
+            del inner.head
+        self.config = hf_config.__class__.from_dict({**hf_config.to_dict(), "num_hidden_layers": keep})
+        self.has_cls = hasattr(inner.embeddings, "class_embedding")
         self.use_cls = use_cls and self.has_cls
-        self.image_size = config.image_size
+        self.image_size = hf_config.image_size
+        self.patch_size = hf_config.patch_size
         self.pad_to_square = pad_to_square
-        self.mean = (0.48145466, 0.4578275, 0.40821073) if self.has_cls else (0.5, 0.5, 0.5)
-        self.std = (0.26862954, 0.26130258, 0.27577711) if self.has_cls else (0.5, 0.5, 0.5)
-        patches = (config.image_size // config.patch_size) ** 2
-        self.num_tokens = patches + (1 if self.use_cls else 0)
-        self.hidden_size = config.hidden_size
+        self.center_crop = center_crop
+        self.mean = tuple(mean) if mean is not None else (CLIP_MEAN if self.has_cls else (0.5, 0.5, 0.5))
+        self.std = tuple(std) if std is not None else (CLIP_STD if self.has_cls else (0.5, 0.5, 0.5))
+        self.num_tokens = (hf_config.image_size // hf_config.patch_size) ** 2 + (1 if self.use_cls else 0)
+        self.hidden_size = hf_config.hidden_size
 
     def image_transform(self) -> T.Compose:
-        return build_transform(self.image_size, self.mean, self.std, self.pad_to_square)
+        return build_transform(self.image_size, self.mean, self.std, self.pad_to_square, self.center_crop)
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         hidden = self.vision_model(pixel_values=pixel_values, output_hidden_states=True).hidden_states[-1]
         return hidden[:, 1:] if self.has_cls and not self.use_cls else hidden
+
+
+def _build_hf_vision(path: str | None, config: dict | None) -> nn.Module:
+    from transformers import AutoConfig, AutoModel
+
+    if (path is None) == (config is None):
+        raise ValueError("HFVisionEncoder: give exactly one of path (a local folder) or config (a random tower)")
+    if config is not None:
+        if "model_type" not in config:
+            raise ValueError("HFVisionEncoder config needs a model_type, e.g. clip_vision_model")
+        params = {k: v for k, v in config.items() if k != "model_type"}
+        return AutoModel.from_config(AutoConfig.for_model(config["model_type"], **params))
+    if not Path(path).is_dir():
+        raise FileNotFoundError(f"vision model folder not found: {path}")
+    hf_config = AutoConfig.from_pretrained(path, local_files_only=True)
+    hf_config = getattr(hf_config, "vision_config", hf_config)
+    return AutoModel.from_pretrained(path, config=hf_config, local_files_only=True)
