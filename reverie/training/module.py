@@ -68,7 +68,7 @@ class ReverieModule(LightningModule):
 
     def on_train_epoch_end(self) -> None:
         if self.reference is not None:
-            self.pair_summary["train_last_epoch"] = self.train_pairs.compute()
+            self.pair_summary["train_last_epoch"] = pair_means(self.train_pairs)
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         out = self._step(batch)
@@ -84,7 +84,7 @@ class ReverieModule(LightningModule):
             {f"val/loss_{k}": v for k, v in self.val_losses.items() if k != "all" and not k.startswith("tokens")}
         )
         if self.reference is not None:  # val/loss = the objective: token loss (if any) + dpo_weight x DPO loss
-            pairs = self.val_pairs.compute()
+            pairs = pair_means(self.val_pairs)
             self.val_pairs.reset()
             self.pair_summary["val"] = pairs
             self.log_dict({f"val/dpo/{k}": v for k, v in pairs.items()})
@@ -100,3 +100,8 @@ class ReverieModule(LightningModule):
     def configure_optimizers(self):
         optimizer, scheduler = build_optimizer(self.model, self.optim, self.trainer.estimated_stepping_batches)
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+
+def pair_means(stats: PairStats) -> dict[str, float]:
+    """Means over the pairs seen ({} when there were none, e.g. a batch of reflective samples only)."""
+    return stats.compute() if stats.update_called else {}

@@ -247,3 +247,31 @@ def test_reflective_dpo_adds_the_weighted_dpo_term_to_the_token_loss(data_dir, t
         PreferenceObjective(sft=sft, pairs="only")
     with pytest.raises(ValueError, match="outside preference pairs"):
         PreferenceObjective(pairs="only")(ce, ref_ce, segments, mult, side, pair, 0.0)
+
+
+def test_a_dpo_run_logs_rewards_and_puts_their_final_values_in_the_summary(tmp_path, world_options):
+    from pathlib import Path
+
+    from hydra import compose, initialize_config_dir
+
+    from reverie.resolvers import register
+    from reverie.run import train
+
+    register()
+    conf = Path(__file__).resolve().parents[2] / "reverie" / "conf"
+    overrides = [
+        f"paths.output_dir={tmp_path}",
+        "objective=dpo",
+        "trainer.max_steps=2",
+        "trainer.log_every_n_steps=1",
+        "eval=none",
+    ]
+    with initialize_config_dir(str(conf), version_base="1.3"):
+        cfg = compose("config", overrides=[*overrides, *world_options, "data.batch_size=8", "~callbacks"])
+    summary = train(cfg)
+    keys = {"loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracy", "pairs"}
+    assert keys <= set(summary["preference"]["val"]) and keys <= set(summary["preference"]["train_last_epoch"])
+    assert summary["val_loss"] == pytest.approx(summary["preference"]["val"]["loss"])
+    assert summary["data"]["left_out_not_preference_pairs"]["train"] > 0  # the world's questions and captions
+    logged = (tmp_path / "csv" / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"train/dpo/rewards/margins", "train/dpo/rewards/accuracy", "val/dpo/rewards/chosen"} <= set(logged)
