@@ -105,8 +105,10 @@ class Runner:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _key(self, request: Request) -> str:
+        if self.cache is None:
+            return ""
         image_sha = None
-        if request.image is not None and self.cache is not None:
+        if request.image is not None:
             if request.image not in self._image_sha:
                 self._image_sha[request.image] = file_sha256(request.image)
             image_sha = self._image_sha[request.image]

@@ -1,54 +1,16 @@
-"""Fixtures for the annotation tests: distinct real PNG images, a scripted annotator for the stub server."""
+"""Fixtures for the annotation tests: stub servers on 127.0.0.1, stopped after each test."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).parent))  # stub_server
+sys.path.insert(0, str(Path(__file__).parent))  # stub_server, scripted
 
-from stub_server import Stub, field, image_index  # noqa: E402
-
-KEY = "sk-test-0123456789abcdef-never-print"
-
-
-def make_images(folder: Path, names: list[str]) -> Path:
-    """One distinct PNG per name (width differs), so the stub can tell them apart by content."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, name in enumerate(names):
-        Image.new("RGB", (16 + i, 16), (40 * i % 256, 80, 160)).save(folder / name)
-    return folder
-
-
-def question_image(prompt: str) -> str:
-    """The image a question is about (the scripted questions name it)."""
-    return field(prompt, "Question").split(" fills ")[1].split(" ")[0]
-
-
-def qa_items(image: str, n: int = 3) -> list[dict]:
-    return [
-        {
-            "question": f"Which colour fills {image} (q{j})?",
-            "correct_answer": f"colour{j}",
-            "confusing_answer": f"other{j}",
-        }
-        for j in range(n)
-    ]
-
-
-def good(step: str, image: str | None, prompt: str) -> str:
-    """What a well-behaved annotator answers."""
-    if step == "qa":
-        return json.dumps(qa_items(image))
-    if step == "positive":
-        return f"The fill of the picture shows why {field(prompt, 'Answer')} is right."
-    if step == "negative":
-        return f"Nothing in the picture supports {field(prompt, 'Incorrect Answer')}."
-    return "No"
+from scripted import KEY  # noqa: E402
+from stub_server import Stub, image_index  # noqa: E402
 
 
 @pytest.fixture

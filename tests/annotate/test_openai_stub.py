@@ -10,14 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import KEY, field, good, make_images, qa_items, question_image
+from scripted import KEY, field, good, make_images, qa_items, question_image
 
 from reverie.annotate.backends.openai_chat import OpenAIChat
 from reverie.annotate.job import run_job
 from reverie.annotate.pipeline import PipelineSettings
 from reverie.annotate.prompts import Prompts
-from reverie.data.reflect import ReflectionPolicy
 from reverie.data.mixture import ReverieSource
+from reverie.data.reflect import ReflectionPolicy
 from reverie.data.sources import load_reverie_json
 
 IMAGES = ["broken.png", "error.png", "fenced.png", "judge.png", "never.png", "plain.png", "rate.png", "rules.png",
