@@ -1,0 +1,81 @@
+"""`reverie.diagnose` end to end on a tiny trained run, its configs composed with every extractor and detector, and
+clear errors for a folder without a checkpoint."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+
+from reverie.dftg.profile import load_profile
+from reverie.diagnose import diagnose
+
+CONF = Path(__file__).resolve().parents[2] / "reverie" / "conf"
+OPTIONS = {group: sorted(p.stem for p in (CONF / group).glob("*.yaml")) for group in ("extractor", "detector")}
+
+
+def make_cfg(*overrides: str):
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        return compose("diagnose", overrides=list(overrides))
+
+
+@pytest.mark.parametrize("extractor", OPTIONS["extractor"])
+@pytest.mark.parametrize("detector", OPTIONS["detector"])
+def test_every_extractor_and_detector_composes(extractor, detector):
+    cfg = make_cfg("run_dir=x", f"extractor={extractor}", f"detector={detector}")
+    assert cfg.extractor._target_.startswith("reverie.dftg.") and cfg.detector._target_.startswith("reverie.dftg.")
+
+
+def test_config_typos_fail_loudly():
+    with pytest.raises(ConfigCompositionException, match="imagez"):
+        make_cfg("run_dir=x", "diagnose.imagez=3")
+    with pytest.raises(ConfigCompositionException, match="no_such_detector"):
+        make_cfg("run_dir=x", "detector=no_such_detector")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, world_cache):
+    out = tmp_path_factory.mktemp("run") / "run"
+    args = ["reverie.run", f"hydra.run.dir={out}", "world.num_images=60", "model.vision_encoder.steps=20",
+            "trainer.max_steps=3", "eval=none", "logger=csv"]  # fmt: skip
+    env = {**os.environ, "REVERIE_CACHE_DIR": str(world_cache)}
+    proc = subprocess.run([sys.executable, "-m", *args], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out
+
+
+def test_diagnose_writes_descriptions_profile_and_plot(tiny_run, tmp_path):
+    out = tmp_path / "diag"
+    cfg = make_cfg(f"run_dir={tiny_run}", "diagnose.images=6", f"diagnose.out={out}", "diagnose.max_new_tokens=24",
+                   "diagnose.batch_size=4", "diagnose.max_empty_fraction=1.0")  # fmt: skip
+    path = diagnose(cfg, out)
+    profile = load_profile(path)
+    lines = [json.loads(x) for x in (out / "descriptions.jsonl").read_text().splitlines()]
+    assert len(lines) == 6 == profile["descriptions"] + profile["skipped"]["empty_description"]
+    scenes = {}
+    world = Path(profile["source"]["image_list"])
+    for row in map(json.loads, world.read_text().splitlines()):
+        scenes[row["image"]] = row
+    for line in lines:
+        assert scenes[line["image"]]["split"] == "test"
+        if "truth" in line:  # the truth written is the scene's
+            assert [o["category"] for o in line["truth"]["objects"]] == [
+                o["category"] for o in scenes[line["image"]]["objects"]
+            ]
+            assert {h["type"] for h in line["hallucinations"]} <= {"object", "attribute", "count"}
+    assert profile["source"]["world"]["num_images"] == 60 and profile["source"]["detector"]["kind"] == "WorldTruth"
+    assert (out / "profile.png").stat().st_size > 1000
+
+
+def test_a_run_without_a_checkpoint_fails_clearly(tiny_run, tmp_path):
+    bare = tmp_path / "bare"
+    shutil.copytree(tiny_run, bare, ignore=shutil.ignore_patterns("checkpoints"))
+    with pytest.raises(FileNotFoundError, match="no last checkpoint"):
+        diagnose(make_cfg(f"run_dir={bare}", f"diagnose.out={tmp_path / 'o'}"), tmp_path / "o")
+    with pytest.raises(FileNotFoundError, match="not a reverie run folder"):
+        diagnose(make_cfg(f"run_dir={tmp_path}", f"diagnose.out={tmp_path / 'o'}"), tmp_path / "o")
