@@ -58,15 +58,16 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=32, help="REVERIE records (each = one preference pair)")
     parser.add_argument("--batch-size", type=int, default=4, help="pairs per batch (separate: 2x sequences)")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--image-size", type=int, default=336, help="336: 576 image tokens; 48: the tiny world's 9")
     args = parser.parse_args()
     torch.manual_seed(0)
     world = Path(tempfile.mkdtemp()) / "world"
-    build_world(world, WorldConfig(num_images=max(40, args.pairs // 2), image_size=336))
+    build_world(world, WorldConfig(num_images=max(40, args.pairs // 2), image_size=args.image_size))
     files = load_manifest(world)
     records = load_reverie_json(files["reverie.train"], files["images"])[: args.pairs]
     convs = [c for r in records for c in pair_conversations(r, "<image>\n{question}")]  # [chosen, rejected] each
     tokenizer = train_bpe_tokenizer([t.text for c in convs for t in c.turns], 512)
-    vision = TimmVisionEncoder("vit_tiny_patch16_224", image_size=336, model_kwargs=VIT)
+    vision = TimmVisionEncoder("vit_tiny_patch16_224", image_size=args.image_size, model_kwargs=VIT)
     model = LVLM(
         vision,
         build_projector("mlp2x_gelu", 64, LLM["hidden_size"]),
