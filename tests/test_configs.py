@@ -50,7 +50,6 @@ CANNOT_TRAIN_HERE = {
     "trainer/strategy=fsdp": "Lightning's FSDP needs CUDA devices; here only its strategy object is built",
     "trainer/strategy=deepspeed_zero2": "needs the deepspeed package (not a dependency) and CUDA",
     "trainer/strategy=deepspeed_zero3": "needs the deepspeed package (not a dependency) and CUDA",
-    "model=hf_llava": "needs a llava-hf folder (weights, tokenizer, processor); tests/models builds a tiny one",
     "+experiment=reflect_vs_prefer": "phase 2 of a study: needs the phase-1 runs (sft_runs=...) to start from",
 }
 
