@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from reverie.build import build_lvlm
 from reverie.checkpoints import find_checkpoint, load_model_weights
+from reverie.cli import user_errors
 from reverie.data.templates import get_template
 from reverie.data.tokenizer import load_tokenizer
 from reverie.eval.runner import build_generator, evaluate
@@ -40,6 +41,7 @@ def load_run(run_dir: Path, ckpt: str):
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
+@user_errors
 def main(cfg: DictConfig) -> None:
     run_dir = Path(cfg.run_dir).resolve()
     run_cfg, tokenizer, model = load_run(run_dir, cfg.ckpt)

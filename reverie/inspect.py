@@ -17,6 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from reverie.build import build_data
+from reverie.cli import user_errors
 from reverie.data.encode import SampleEncoder
 from reverie.data.templates import get_template
 from reverie.data.tokenizer import build_tokenizer
@@ -55,6 +56,7 @@ def format_text(sample: dict) -> str:
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="inspect")
+@user_errors
 def main(cfg: DictConfig) -> None:
     if cfg.inspect.format not in ("text", "jsonl"):
         raise ValueError(f"inspect.format={cfg.inspect.format!r}; expected 'text' or 'jsonl'")

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from reverie.build import build_all, build_module, build_trainer
 from reverie.checkpoints import inherit_model_config
+from reverie.cli import user_errors
 from reverie.eval.runner import build_generator, evaluate
 from reverie.logging import log_eval
 from reverie.resolvers import register
@@ -107,6 +108,7 @@ def finish_wandb(exit_code: int) -> None:
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
+@user_errors
 def main(cfg: DictConfig) -> float | None:
     try:
         summary = train(cfg)

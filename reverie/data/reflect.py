@@ -95,7 +95,7 @@ class ReflectionPolicy:
                     Turn.assistant(Part(record.correct_rationale, Segment.POS_RATIONALE)),
                 ]
             else:
-                prompt = self.neg_prompt.format(confusing_answer=record.confusing_answer)
+                prompt = fill_confusing(self.neg_prompt, record.confusing_answer)
                 turns += [Turn.user(prompt), Turn.assistant(Part(record.incorrect_rationale, Segment.NEG_RATIONALE))]
         return turns
 
@@ -109,7 +109,16 @@ class ReflectionPolicy:
                 question += self.cot_pos_suffix
                 parts.append(Part(record.correct_rationale, Segment.POS_RATIONALE))
             else:
-                question += self.cot_neg_suffix.format(confusing_answer=record.confusing_answer)
+                question += fill_confusing(self.cot_neg_suffix, record.confusing_answer)
                 parts.append(Part(record.incorrect_rationale, Segment.NEG_RATIONALE))
         parts += [Part(self.cot_separator), Part(record.correct_answer, Segment.ANSWER)]
         return [Turn.user(question), Turn.assistant(*parts)]
+
+
+def fill_confusing(text: str, answer: str) -> str:
+    """`text` with its {confusing_answer} filled in; an answer that ends a sentence itself (". ! ?") takes the place of
+    the full stop after the placeholder, so the prompt never reads "wrong: A dog.."."""
+    answer = answer.strip()
+    if answer.endswith((".", "!", "?")):
+        text = text.replace("{confusing_answer}.", "{confusing_answer}")
+    return text.format(confusing_answer=answer)

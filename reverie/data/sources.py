@@ -6,11 +6,13 @@ Every error names the file, the record's index and the offending key, so a bad r
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reverie.data.conversation import IMAGE_PLACEHOLDER, Conversation, Part, Segment, Turn
+from reverie.errors import InputError, MissingFileError, UnknownKeyError
 
 REVERIE_KEYS = ("question", "correct_answer", "confusing_answer", "correct_rationale", "incorrect_rationale")
 LLAVA_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
@@ -34,13 +36,13 @@ def read_json_list(path: str | Path) -> list[Any]:
     """A JSON file holding a list; errors name the file."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"data file not found: {path}")
+        raise MissingFileError(f"data file not found: {path}")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON ({e})") from e
+        raise InputError(f"{path}: not valid JSON ({e})") from e
     if not isinstance(data, list):
-        raise ValueError(f"{path}: expected a JSON list of records, got {type(data).__name__}")
+        raise InputError(f"{path}: expected a JSON list of records, got {type(data).__name__}")
     return data
 
 
@@ -49,19 +51,19 @@ def _resolve_image(record: dict, origin: str, image_root: str | Path | None) -> 
     if image is None:
         return None
     if not isinstance(image, str) or not image:
-        raise ValueError(f"{origin}: key 'image' must be a non-empty string, got {image!r}")
+        raise InputError(f"{origin}: key 'image' must be a non-empty string, got {image!r}")
     path = Path(image_root) / image if image_root is not None else Path(image)
     if not path.is_file():
-        raise FileNotFoundError(f"{origin}: key 'image': file not found: {path}")
+        raise MissingFileError(f"{origin}: key 'image': file not found: {path}")
     return str(path.resolve())
 
 
 def _text(record: dict, key: str, origin: str) -> str:
     if key not in record:
-        raise KeyError(f"{origin}: missing key {key!r}")
+        raise UnknownKeyError(f"{origin}: missing key {key!r}")
     value = record[key]
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{origin}: key {key!r} must be a non-empty string, got {value!r}")
+        raise InputError(f"{origin}: key {key!r} must be a non-empty string, got {value!r}")
     return value
 
 
@@ -71,16 +73,16 @@ def load_llava_json(path: str | Path, image_root: str | Path | None = None) -> l
     for index, record in enumerate(read_json_list(path)):
         origin = f"{path}#{index}"
         if not isinstance(record, dict):
-            raise ValueError(f"{origin}: record must be an object, got {type(record).__name__}")
+            raise InputError(f"{origin}: record must be an object, got {type(record).__name__}")
         turns_in = record.get("conversations")
         if not isinstance(turns_in, list) or not turns_in:
-            raise ValueError(f"{origin}: key 'conversations' must be a non-empty list")
+            raise InputError(f"{origin}: key 'conversations' must be a non-empty list")
         image = _resolve_image(record, origin, image_root)
         turns = []
         for t, turn in enumerate(turns_in):
             where = f"{origin}: conversations[{t}]"
             if not isinstance(turn, dict) or turn.get("from") not in LLAVA_ROLES:
-                raise ValueError(f"{where}: key 'from' must be one of {sorted(LLAVA_ROLES)}, got {turn!r:.80}")
+                raise InputError(f"{where}: key 'from' must be one of {sorted(LLAVA_ROLES)}, got {turn!r:.80}")
             role = LLAVA_ROLES[turn["from"]]
             value = _text(turn, "value", where)
             turns.append(
@@ -98,12 +100,15 @@ def load_llava_json(path: str | Path, image_root: str | Path | None = None) -> l
 
 def load_reverie_json(path: str | Path, image_root: str | Path | None = None) -> list[ReverieRecord]:
     """REVERIE records (question, answers, rationales) with every text key checked to be non-empty."""
-    records = []
+    records, same = [], []
     for index, record in enumerate(read_json_list(path)):
         origin = f"{path}#{index}"
         if not isinstance(record, dict):
-            raise ValueError(f"{origin}: record must be an object, got {type(record).__name__}")
+            raise InputError(f"{origin}: record must be an object, got {type(record).__name__}")
         texts = {key: _text(record, key, origin) for key in REVERIE_KEYS}
+        if _same_answer(texts["correct_answer"], texts["confusing_answer"]):
+            same.append(origin)
+            continue
         records.append(
             ReverieRecord(
                 id=str(record.get("id", index)),
@@ -112,4 +117,15 @@ def load_reverie_json(path: str | Path, image_root: str | Path | None = None) ->
                 **texts,
             )
         )
+    if same:  # nothing to contrast: no negative rationale, no preference pair
+        warnings.warn(
+            f"{path}: skipped {len(same)} of {len(same) + len(records)} REVERIE records whose confusing answer equals "
+            f"the correct answer (e.g. {same[:3]})",
+            stacklevel=2,
+        )
     return records
+
+
+def _same_answer(a: str, b: str) -> bool:
+    """Equal up to case, surrounding space and a final full stop ("Yes." == "yes")."""
+    return a.strip().rstrip(".").strip().casefold() == b.strip().rstrip(".").strip().casefold()

@@ -52,19 +52,30 @@ class Generator:
         stop_ids.add(tokenizer.eos_token_id)
         self.eos_ids = sorted(i for i in stop_ids if i is not None and i != tokenizer.unk_token_id)
 
-    def prompt_ids(self, prompt: str, image: str | None) -> list[int]:
+    def conversation(self, prompt: str, image: str | None) -> Conversation:
+        """A one-turn question, laid out as in training (`question_prompt` places the image)."""
         text = self.question_prompt.format(question=prompt) if image else prompt
-        conv = Conversation(id="prompt", turns=[Turn.user(text)], image=image)
+        return Conversation(id=prompt[:40], turns=[Turn.user(text)], image=image)
+
+    def conversation_ids(self, conv: Conversation) -> list[int]:
+        """Token ids of a conversation with the assistant's next turn left open."""
         return [i for _, ids in self.encoder.tokenized_pieces(conv, generation_prompt=True) for i in ids]
 
+    def prompt_ids(self, prompt: str, image: str | None) -> list[int]:
+        return self.conversation_ids(self.conversation(prompt, image))
+
     def _batch(self, items: Sequence[tuple[str, str | None]]) -> list[str]:
+        return self.generate_conversations([self.conversation(p, img) for p, img in items])
+
+    def generate_conversations(self, convs: Sequence[Conversation], **generate_kwargs) -> list[str]:
+        """One batch: the next assistant turn of each conversation (its image, if any, is loaded from disk)."""
         device = next(self.model.parameters()).device
-        rows = [self.prompt_ids(p, img) for p, img in items]
+        rows = [self.conversation_ids(c) for c in convs]
         width = max(map(len, rows))
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows], device=device)
         mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=device)
-        images = [self.image_transform(load_image(img, p[:40])) for p, img in items if img]
+        images = [self.image_transform(load_image(c.image, c.id)) for c in convs if c.image]
         pixels = torch.stack(images).to(device) if images else None
         s = self.settings
         sampling = {"temperature": s.temperature, "top_p": s.top_p} if s.do_sample else {}
@@ -77,11 +88,13 @@ class Generator:
             eos_token_id=self.eos_ids,
             pad_token_id=pad,
             **sampling,
+            **generate_kwargs,
         )
         texts = self.tokenizer.batch_decode(out, skip_special_tokens=False)
-        return [self._cut(t) for t in texts]
+        return [self.cut(t) for t in texts]
 
-    def _cut(self, text: str) -> str:
+    def cut(self, text: str) -> str:
+        """The answer: text before the first stop string, stripped."""
         for stop in (*self.template.stop_strings, self.tokenizer.eos_token, self.tokenizer.pad_token):
             if stop:
                 text = text.split(stop, 1)[0]

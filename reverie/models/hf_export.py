@@ -129,9 +129,7 @@ def check_export(out: Path, tokenizer, template: ChatTemplate, question_prompt: 
     question = "Is there a red cube in the image?"
     messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
     text = processor.apply_chat_template(messages, add_generation_prompt=True)
-    size = processor.image_processor.crop_size if processor.image_processor.do_center_crop else None
-    side = size["height"] if size else next(iter(processor.image_processor.size.values()))
-    theirs = processor(images=Image.new("RGB", (side, side)), text=text, return_tensors="pt")["input_ids"][0].tolist()
+    theirs = processor(images=Image.new("RGB", (64, 64)), text=text, return_tensors="pt")["input_ids"][0].tolist()
     encoder = SampleEncoder(tokenizer, template, num_image_tokens, max_length=1 << 30)
     conv = Conversation(id="check", turns=[Turn.user(question_prompt.format(question=question))], image="x.png")
     ours = [i for _, ids in encoder.tokenized_pieces(conv, generation_prompt=True) for i in ids]

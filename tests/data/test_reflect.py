@@ -106,3 +106,21 @@ def test_question_prompt_places_the_image_in_reverie_and_llava_samples_alike(dat
     assert [t.text for t in first.turns[1:]] == [t.text for t in default[0].turns[1:]]
     assert default[0].turns[0].text == "<image>\nDescribe the image in detail."  # the paper's layout: unchanged
     first.validate()
+
+
+@pytest.mark.parametrize(
+    ("confusing", "expected"),
+    [
+        ("A plate", "Explain why this answer is wrong: A plate. Including"),
+        ("A plate.", "Explain why this answer is wrong: A plate. Including"),
+        ("Is it a plate?", "Explain why this answer is wrong: Is it a plate? Including"),
+    ],
+)
+def test_negative_prompt_never_reads_two_full_stops(confusing, expected):
+    from dataclasses import replace
+
+    (conv,) = ReflectionPolicy(kinds="neg").conversations(replace(REC, confusing_answer=confusing))
+    prompt = conv.turns[2].parts[0].text
+    assert prompt.startswith(expected) and ".." not in prompt
+    cot = ReflectionPolicy(kinds="neg", position="cot").conversations(replace(REC, confusing_answer=confusing))
+    assert ".." not in cot[0].turns[0].parts[0].text

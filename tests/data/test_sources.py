@@ -73,3 +73,14 @@ def test_image_without_placeholder_gets_one_and_two_placeholders_fail(data_dir):
     rewrite(data_dir / "llava.json", lambda d: d[1]["conversations"][2].update(value="<image> again?"))
     with pytest.raises(ValueError, match=r"llava.json#1 \(id=l1\): has an image but 2 <image> placeholders"):
         load_llava_json(data_dir / "llava.json", data_dir / "images")
+
+
+def test_record_whose_confusing_answer_is_the_correct_one_is_counted_and_skipped(data_dir):
+    total = len(json.loads((data_dir / "reverie.json").read_text()))
+    rewrite(
+        data_dir / "reverie.json",
+        lambda d: [r.update(confusing_answer=r["correct_answer"].upper() + ".") for r in d[:2]],
+    )
+    with pytest.warns(UserWarning, match=rf"skipped 2 of {total} REVERIE records whose confusing answer equals"):
+        records = load_reverie_json(data_dir / "reverie.json", data_dir / "images")
+    assert len(records) == total - 2 and {r.origin.rsplit("#", 1)[1] for r in records}.isdisjoint({"0", "1"})

@@ -27,5 +27,5 @@ def test_batched_equals_single(tmp_path, tokenizer, make_lvlm, make_images, temp
 def test_generation_stops_at_template_stop_string(tokenizer, make_lvlm):
     model = make_lvlm()
     gen = Generator(model, tokenizer, TEMPLATES["chatml"], model.vision_tower.image_transform(), GenerationSettings())
-    assert gen._cut(" yes<|im_end|> trailing") == "yes"
+    assert gen.cut(" yes<|im_end|> trailing") == "yes"
     assert tokenizer.convert_tokens_to_ids("<|im_end|>") in gen.eos_ids
