@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -69,6 +70,22 @@ def targeted_concepts(data_file: str) -> list[str]:
     return sorted(weights, key=lambda c: -weights[c])[:TOP]
 
 
+_PROBE = re.compile(r"Is there an? (.+) in the image\?")
+
+
+def false_yes(run: Path, concepts: list[str]) -> float:
+    """Share of POPE probes about an absent object of ``concepts`` (all three splits pooled) answered yes."""
+    asked = said_yes = 0
+    for split in ("random", "popular", "adversarial"):
+        for line in (run / "eval" / f"pope_{split}.samples.jsonl").read_text().splitlines():
+            row = json.loads(line)
+            match = _PROBE.fullmatch(row["prompt"])
+            if row["label"] == "no" and match and match.group(1) in concepts:
+                asked += 1
+                said_yes += row["parsed"] == "yes"
+    return said_yes / asked if asked else float("nan")
+
+
 def arm_table(model: str, arms: list[str], concept_sets: dict[str, list[str]]) -> list[str]:
     metrics = {
         "POPE F1 random": "pope/random/f1",
@@ -80,6 +97,7 @@ def arm_table(model: str, arms: list[str], concept_sets: dict[str, list[str]]) -
     }
     header = ["arm", *metrics, "CHAIR_i (re-diagnosis)", "attribute error rate"]
     header += [f"invention rate, {name}" for name in concept_sets]
+    header += [f"POPE false-yes, {name}" for name in concept_sets]
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for arm in arms:
         runs = sorted((ROOT / "ft" / model).glob(f"{arm}_s*/summary.json"))
@@ -95,7 +113,35 @@ def arm_table(model: str, arms: list[str], concept_sets: dict[str, list[str]]) -
         for concepts in concept_sets.values():
             rates = [sum(p["concepts"][c]["invention_rate"] for c in concepts) / len(concepts) for p in profiles]
             cells.append(fmt(rates))
+        for concepts in concept_sets.values():
+            cells.append(fmt([false_yes(r.parent, concepts) for r in runs]))
         rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def paired(model: str, pairs: list[tuple[str, str]], concepts: list[str], label: str) -> list[str]:
+    """Differences between two arms at the same training seed (seeds share initial weights and data order)."""
+    rows = [
+        f"| difference (same seed) | POPE F1 adversarial | false-yes adversarial | CHAIR_i (eval) | "
+        f"invention rate, {label} | POPE false-yes, {label} |",
+        "|---|---|---|---|---|---|",
+    ]
+    for a, b in pairs:
+        diffs: dict[str, list[float]] = {k: [] for k in ("f1", "fy", "chair", "inv", "pfy")}
+        for run_a in sorted((ROOT / "ft" / model).glob(f"{a}_s*")):
+            run_b = run_a.with_name(run_a.name.replace(a, b, 1))
+            files = [r / "diagnose_test" / "profile.json" for r in (run_a, run_b)]
+            if not all(f.is_file() for f in files):
+                continue
+            ea, eb = (json.loads((r / "summary.json").read_text())["eval"] for r in (run_a, run_b))
+            pa, pb = (load_profile(f) for f in files)
+            diffs["f1"].append(ea["pope/adversarial/f1"] - eb["pope/adversarial/f1"])
+            diffs["fy"].append(ea["pope/adversarial/false_yes_rate"] - eb["pope/adversarial/false_yes_rate"])
+            diffs["chair"].append(ea["chair/chair_i"] - eb["chair/chair_i"])
+            rate = [sum(p["concepts"][c]["invention_rate"] for c in concepts) / len(concepts) for p in (pa, pb)]
+            diffs["inv"].append(rate[0] - rate[1])
+            diffs["pfy"].append(false_yes(run_a, concepts) - false_yes(run_b, concepts))
+        rows.append(f"| {a} − {b} | " + " | ".join(fmt(v) for v in diffs.values()) + " |")
     return rows
 
 
@@ -117,10 +163,14 @@ def main() -> None:
     lines += ["## (b) Model A: no extra data vs untargeted vs targeted (10,000 samples), 1,000 steps", ""]
     lines += [f"A's targeted concepts (top-5 of its val diagnosis): {', '.join(a_top)}.", ""]
     lines += arm_table("A", ["none", "untargeted", "targeted"], sets_a) + ["", before("both_s0", sets_a), ""]
+    pairs_a = [("targeted", "untargeted"), ("targeted", "none"), ("untargeted", "none")]
+    lines += paired("A", pairs_a, a_top, "A's top-5") + [""]
     sets_b = {"B's top-5": b_top, "A's top-5": a_top}
     lines += ["## (c) Model B: no extra data vs its own targeted data vs A's targeted data", ""]
     lines += [f"B's targeted concepts: {', '.join(b_top)}.", ""]
     lines += arm_table("B", ["none", "targeted", "targeted_by_A"], sets_b) + ["", before("both_s1", sets_b), ""]
+    pairs_b = [("targeted", "targeted_by_A"), ("targeted", "none"), ("targeted_by_A", "none")]
+    lines += paired("B", pairs_b, b_top, "B's top-5") + [""]
     text = "\n".join(lines) + "\n"
     (HERE / "results.md").write_text(text)
     sys.stdout.write(text)
