@@ -13,6 +13,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import nn
 
+from reverie.errors import InputError, MissingFileError
+
 
 def find_checkpoint(run_dir: str | Path, ckpt: str = "last") -> Path:
     """`last`, `best` (the newest epoch checkpoint) or a path; a clear error naming the folder when there is none."""
@@ -26,11 +28,11 @@ def find_checkpoint(run_dir: str | Path, ckpt: str = "last") -> Path:
         )
         found = [p for p in found if p.is_file()]
         if not found:
-            raise FileNotFoundError(f"no {ckpt} checkpoint in {folder}")
+            raise MissingFileError(f"no {ckpt} checkpoint in {folder}")
         return found[-1]
     path = Path(ckpt)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise MissingFileError(f"checkpoint not found: {path}")
     return path
 
 
@@ -55,7 +57,7 @@ def load_model_weights(model: nn.Module, path: str | Path) -> None:
     """Load a checkpoint's LVLM weights into `model`; every key must match (names a missing or unexpected one)."""
     result = model.load_state_dict(model_state(path), strict=False)
     if result.missing_keys or result.unexpected_keys:
-        raise ValueError(
+        raise InputError(
             f"{path}: weights do not fit the model (missing {list(result.missing_keys)[:5]}, "
             f"unexpected {list(result.unexpected_keys)[:5]}); was it trained with another model or stage config?"
         )
@@ -67,7 +69,7 @@ def resolve_init(init_from: str | Path) -> tuple[Path, Path | None]:
     if path.is_dir():
         return find_checkpoint(path, "last"), path
     if not path.is_file():
-        raise FileNotFoundError(f"init_from: neither a run folder nor a checkpoint file: {path}")
+        raise MissingFileError(f"init_from: neither a run folder nor a checkpoint file: {path}")
     run_dir = path.parent.parent  # <run>/checkpoints/x.ckpt
     return path, (run_dir if (run_dir / ".hydra" / "config.yaml").is_file() else None)
 

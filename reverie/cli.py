@@ -24,10 +24,23 @@ def user_errors(main: Callable[..., T]) -> Callable[..., T]:
     def wrapper(*args, **kwargs):
         try:
             return main(*args, **kwargs)
-        except USER_ERRORS as error:
-            if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        except Exception as error:
+            cause = user_error_in(error)
+            if cause is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
                 raise
-            print(f"reverie: error: {error}", file=sys.stderr)
+            print(f"reverie: error: {cause}", file=sys.stderr)
             sys.exit(2)
 
     return wrapper
+
+
+def user_error_in(error: BaseException | None) -> BaseException | None:
+    """The user error itself, or the one behind a wrapper (Hydra's instantiate and OmegaConf's resolvers wrap what
+    they call); None for a bug."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, USER_ERRORS):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None

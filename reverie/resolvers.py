@@ -16,6 +16,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from reverie.errors import UnknownKeyError
+
 
 def auto_precision() -> str:
     import torch
@@ -51,7 +53,7 @@ def world_file(role: str, *, _root_: DictConfig) -> str:
     options = OmegaConf.to_container(_root_.world, resolve=True)
     files = load_manifest(world_dir(options, _root_.paths.cache_dir))
     if role not in files:
-        raise KeyError(f"the built-in world has no file with role {role!r}; roles: {sorted(files)}")
+        raise UnknownKeyError(f"the built-in world has no file with role {role!r}; roles: {sorted(files)}")
     return str(files[role])
 
 

@@ -14,6 +14,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from reverie.data.sample import IGNORE_INDEX, EncodedSample
+from reverie.errors import InputError
 
 ROW_KEYS = (
     "input_ids",
@@ -34,7 +35,7 @@ def load_image(path: str, sample_id: str) -> Image.Image:
         with Image.open(path) as img:
             return img.convert("RGB")
     except (FileNotFoundError, UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"sample {sample_id}: cannot read image {path}: {e}") from e
+        raise InputError(f"sample {sample_id}: cannot read image {path}: {e}") from e
 
 
 class EncodedDataset(Dataset):

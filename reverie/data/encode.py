@@ -16,6 +16,7 @@ from reverie.data.conversation import IMAGE_PLACEHOLDER, Conversation
 from reverie.data.preference import side_of
 from reverie.data.sample import IGNORE_INDEX, EncodedSample
 from reverie.data.templates import ChatTemplate, Piece
+from reverie.errors import InputError
 
 
 @dataclass
@@ -115,7 +116,7 @@ class SampleEncoder:
         samples = [s for c in convs if (s := self.encode(c, report)) is not None]
         if report.total and report.num_skipped / report.total > self.max_skip_fraction:
             examples = {k: v[:5] for k, v in report.skipped.items()}
-            raise ValueError(
+            raise InputError(
                 f"{what}: {report.summary()} — more than max_skip_fraction={self.max_skip_fraction}. "
                 f"Examples: {examples}. Raise data.max_length or fix the data."
             )

@@ -13,6 +13,7 @@ import numpy as np
 from reverie.data.conversation import Conversation
 from reverie.data.reflect import ReflectionPolicy
 from reverie.data.sources import load_llava_json, load_reverie_json
+from reverie.errors import InputError
 
 
 @dataclass
@@ -56,7 +57,7 @@ def mix(sources: list[Source], policy: ReflectionPolicy, seed: int) -> tuple[lis
     counts: dict[str, int] = {}
     for source in sources:
         if source.weight < 0:
-            raise ValueError(f"data source {source_name(source)}: weight must be >= 0, got {source.weight}")
+            raise InputError(f"data source {source_name(source)}: weight must be >= 0, got {source.weight}")
         convs = source.conversations(policy)
         whole, frac = divmod(source.weight, 1.0)
         chosen = convs * int(whole)

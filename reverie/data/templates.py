@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reverie.data.conversation import IMAGE_PLACEHOLDER, Conversation, Segment
+from reverie.errors import UnknownKeyError
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ TEMPLATES: dict[str, ChatTemplate] = {
 
 def get_template(name: str) -> ChatTemplate:
     if name not in TEMPLATES:
-        raise KeyError(f"unknown chat template {name!r}; available: {sorted(TEMPLATES)}")
+        raise UnknownKeyError(f"unknown chat template {name!r}; available: {sorted(TEMPLATES)}")
     return TEMPLATES[name]
 
 

@@ -9,8 +9,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from reverie.errors import InputError
 
-class EvalDataError(ValueError):
+
+class EvalDataError(InputError):
     """A bad evaluation input; the message starts with ``file:line``."""
 
     def __init__(self, path: str | Path, line: int | None, message: str) -> None:

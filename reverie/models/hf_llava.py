@@ -19,13 +19,14 @@ from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedModel
 
 from reverie.data.conversation import IMAGE_PLACEHOLDER, Conversation, Part, Turn
 from reverie.data.templates import TEMPLATES, ChatTemplate
+from reverie.errors import InputError, MissingFileError
 from reverie.models.vision import HFVisionEncoder
 
 
 def _folder(path: str) -> Path:
     folder = Path(path)
     if not (folder / "config.json").is_file():
-        raise FileNotFoundError(f"model.path: not a Hugging Face model folder (no config.json): {folder}")
+        raise MissingFileError(f"model.path: not a Hugging Face model folder (no config.json): {folder}")
     return folder
 
 
@@ -37,9 +38,9 @@ def load_llava(path: str, dtype: str = "float32", attn_implementation: str = "sd
     folder = _folder(path)
     config = AutoConfig.from_pretrained(folder, local_files_only=True)
     if config.model_type != "llava":
-        raise ValueError(f"model.path: {folder} holds a {config.model_type!r} model, not a LLaVA (model_type llava)")
+        raise InputError(f"model.path: {folder} holds a {config.model_type!r} model, not a LLaVA (model_type llava)")
     if not isinstance(config.vision_feature_layer, int):
-        raise ValueError(
+        raise InputError(
             f"{folder}: vision_feature_layer={config.vision_feature_layer} (several layers concatenated) is not "
             "supported; reverie's towers take one layer"
         )
@@ -75,7 +76,7 @@ def llava_projector(path: str, in_dim: int, out_dim: int, dtype: str = "float32"
     """The folder's `multi_modal_projector` (linear_1 -> act -> linear_2)."""
     projector = load_llava(path, dtype).model.multi_modal_projector
     if projector.linear_1.in_features != in_dim or projector.linear_2.out_features != out_dim:
-        raise ValueError(
+        raise InputError(
             f"{path}: projector maps {projector.linear_1.in_features} -> {projector.linear_2.out_features}, "
             f"but the tower gives {in_dim} and the LLM takes {out_dim}"
         )
@@ -93,7 +94,7 @@ def llava_language_model(
     lm.lm_head = llava.lm_head
     lm.to(getattr(torch, dtype))
     if any(p.is_meta for p in lm.parameters()):
-        raise ValueError(f"{path}: the LLM has parts the LLaVA folder does not hold")
+        raise InputError(f"{path}: the LLM has parts the LLaVA folder does not hold")
     if lm.get_input_embeddings().num_embeddings < vocab_size:
         lm.resize_token_embeddings(vocab_size)
     return lm
@@ -154,14 +155,14 @@ def matching_template(path: str, question_prompt: str = f"{IMAGE_PLACEHOLDER}\n{
     except (OSError, ValueError, TypeError):
         source = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     if not getattr(source, "chat_template", None):
-        raise ValueError(f"{folder} has no chat template; set model.llm.chat_template to one of {sorted(TEMPLATES)}")
+        raise InputError(f"{folder} has no chat template; set model.llm.chat_template to one of {sorted(TEMPLATES)}")
     differences = {}
     for name, template in TEMPLATES.items():
         difference = template_mismatch(source, template, question_prompt)
         if difference is None:
             return name
         differences[name] = difference
-    raise ValueError(
+    raise InputError(
         f"no shipped chat template renders like {folder}'s (first sample: "
         f"{hf_rendering(source, _sample_conversations(question_prompt)[0][1], True)!r}); set "
         f"model.llm.chat_template to one of {sorted(TEMPLATES)} if a difference is harmless, or add a template to "
@@ -180,7 +181,7 @@ def load_hf_llava_lvlm(path: str, question_prompt: str = f"{IMAGE_PLACEHOLDER}\n
     projector = llava_projector(path, vision.hidden_size, llm.config.hidden_size, dtype)
     image_token_id = tokenizer.convert_tokens_to_ids(IMAGE_PLACEHOLDER)
     if image_token_id != load_llava(path, dtype).config.image_token_id:
-        raise ValueError(
+        raise InputError(
             f"{path}: the tokenizer's {IMAGE_PLACEHOLDER} id {image_token_id} is not the config's image_token_id "
             f"{load_llava(path, dtype).config.image_token_id}"
         )

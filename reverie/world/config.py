@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from reverie.errors import InputError
 from reverie.world.vocab import THEME_NAMES, make_vocab
 
 GRID = 3  # the scene grid is GRID x GRID cells
@@ -58,19 +59,19 @@ class WorldConfig:
         """Raise ValueError with a clear message for any option that cannot produce a sensible world."""
         _check_int(self, "num_images", 1)
         if self.num_images < 3:
-            raise ValueError(f"num_images={self.num_images}: need at least 3 images (one per train/val/test split)")
+            raise InputError(f"num_images={self.num_images}: need at least 3 images (one per train/val/test split)")
         _check_int(self, "seed", 0)
         _check_int(self, "image_size", GRID * MIN_CELL_PX)
         _check_int(self, "min_objects", 1)
         _check_int(self, "max_objects", self.min_objects)
         if self.max_objects > GRID * GRID:
-            raise ValueError(f"max_objects={self.max_objects}: a scene has only {GRID * GRID} cells")
+            raise InputError(f"max_objects={self.max_objects}: a scene has only {GRID * GRID} cells")
         _check_fraction(self, "bias_strength", 0.0, 1.0)
         _check_fraction(self, "popularity_skew", 0.0, 5.0)
         _check_fraction(self, "val_fraction", 0.0, 0.5)
         _check_fraction(self, "test_fraction", 0.0, 0.5)
         if self.split_sizes()["train"] < 1:
-            raise ValueError(f"num_images={self.num_images} leaves no training images after val/test splits")
+            raise InputError(f"num_images={self.num_images} leaves no training images after val/test splits")
         _check_int(self, "vqa_turns", 1)
         _check_int(self, "reverie_per_image", 0)
         _check_int(self, "questions_per_image", 0)
@@ -81,7 +82,7 @@ class WorldConfig:
         _check_int(self, "mcq_per_image", 1)
         if self.themes is not None:
             if isinstance(self.themes, str):
-                raise ValueError(f"themes must be a list of names, not the string {self.themes!r}")
+                raise InputError(f"themes must be a list of names, not the string {self.themes!r}")
             make_vocab(self.themes)  # raises on unknown names
         _check_weights("reverie_types", self.reverie_types, QUESTION_TYPES)
 
@@ -89,27 +90,27 @@ class WorldConfig:
 def _check_weights(name: str, weights: dict[str, float], known: tuple[str, ...]) -> None:
     unknown = sorted(set(weights) - set(known))
     if unknown:
-        raise ValueError(f"{name}: unknown key(s) {unknown}; known: {', '.join(known)}")
+        raise InputError(f"{name}: unknown key(s) {unknown}; known: {', '.join(known)}")
     values = list(weights.values())
     if any(isinstance(w, bool) or not isinstance(w, int | float) or w < 0 for w in values) or sum(values) <= 0:
-        raise ValueError(f"{name} weights must be >= 0 and not all zero, got {weights}")
+        raise InputError(f"{name} weights must be >= 0 and not all zero, got {weights}")
 
 
 def _check_int(cfg: WorldConfig, name: str, minimum: int) -> None:
     value = getattr(cfg, name)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        raise InputError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
         hint = ""
         if name == "image_size":
             hint = f" (a {GRID}x{GRID} grid needs cells of at least {MIN_CELL_PX} px to keep glyphs recognisable)"
-        raise ValueError(f"{name}={value} is too small: it must be at least {minimum}{hint}")
+        raise InputError(f"{name}={value} is too small: it must be at least {minimum}{hint}")
 
 
 def _check_fraction(cfg: WorldConfig, name: str, low: float, high: float) -> None:
     value = getattr(cfg, name)
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
+        raise InputError(f"{name} must be a number in [{low}, {high}], got {value!r}")
 
 
 __all__ = ["GRID", "QUESTION_KINDS", "QUESTION_TYPES", "THEME_NAMES", "WorldConfig"]

@@ -133,3 +133,39 @@ def test_folder_errors_are_clear(tmp_path, tokenizer):
     processor.save_pretrained(folder)
     with pytest.raises(ValueError, match="no shipped chat template renders like"):
         matching_template(str(folder))
+
+
+def test_export_merges_lora_and_transformers_gives_the_same_logits(tmp_path, tokenizer):
+    from reverie.models.hf_export import export_hf_llava
+    from reverie.models.llm import build_llm
+    from reverie.training.stages import apply_stage
+
+    torch.manual_seed(0)
+    vision = HFVisionEncoder(
+        config={"model_type": "clip_vision_model", "image_size": 48, "patch_size": 16, **TINY_CLIP}
+    )
+    llm = build_llm(len(tokenizer), config={"model_type": "llama", "num_key_value_heads": 2, **TINY_TEXT})
+    model = LVLM(vision, build_projector("mlp2x_gelu", 32, 32), llm, tokenizer.convert_tokens_to_ids("<image>"))
+    apply_stage(model, "lora", train_projector=True, lora={"r": 4, "alpha": 8, "dropout": 0.0})
+    for name, param in model.named_parameters():
+        if "lora_B" in name:  # adapters start as a no-op (B = 0): give them weights, so that merging matters
+            param.data.normal_(0, 0.5)
+    model.eval()
+    image_id, n = tokenizer.convert_tokens_to_ids("<image>"), model.num_image_tokens
+    ids = torch.tensor([[30, *[image_id] * n, 37, 38, 39], [31, *[image_id] * n, 41, 42, 43]])
+    pixels = torch.randn(2, 3, 48, 48)
+    with torch.no_grad():
+        ours = model.logits(ids, torch.ones_like(ids), pixels)
+    export_hf_llava(model, tokenizer, get_template("plain"), "<image>\n{question}", tmp_path / "hf")
+    hf = LlavaForConditionalGeneration.from_pretrained(tmp_path / "hf").eval()
+    assert not any("lora" in k for k in hf.state_dict())
+    with torch.no_grad():
+        theirs = hf(input_ids=ids, pixel_values=pixels, attention_mask=torch.ones_like(ids)).logits
+    torch.testing.assert_close(theirs, ours, rtol=1e-5, atol=1e-5)
+
+
+def test_export_refuses_a_tower_without_llava_layout(tokenizer, make_lvlm, tmp_path):
+    from reverie.models.hf_export import export_hf_llava
+
+    with pytest.raises(ValueError, match="export needs a transformers vision tower"):
+        export_hf_llava(make_lvlm(), tokenizer, get_template("plain"), "<image>\n{question}", tmp_path)

@@ -87,3 +87,25 @@ def test_stages_freeze_and_log(make_lvlm, capsys, stage, kwargs, trainable):
         lm_trainable = [n for n, p in model.language_model.named_parameters() if p.requires_grad]
         assert lm_trainable and all("lora_" in n for n in lm_trainable)
         assert "partly (adapters)" in table
+
+
+def test_image_features_land_exactly_in_the_image_positions(tokenizer, make_lvlm):
+    """Each image's projected features fill its own image tokens, in order, wherever they sit in the row; every other
+    position keeps its token embedding (an off-by-one or a swapped image fails)."""
+    model = make_lvlm().eval()
+    image_id, n, pad = tokenizer.convert_tokens_to_ids("<image>"), model.num_image_tokens, tokenizer.pad_token_id
+    ids = torch.tensor(
+        [
+            [pad, pad, 30, *[image_id] * n, 31, 32],  # left-padded, image after one token
+            [30, 31, 32, 33, *[image_id] * n, 34],  # image after four tokens
+        ]
+    )
+    pixels = torch.randn(2, 3, 48, 48)
+    with torch.no_grad():
+        embeds = model.embed(ids, pixels)
+        expected = model.multi_modal_projector(model.vision_tower(pixels))
+        tokens = model.language_model.get_input_embeddings()(ids)
+    positions = ids == image_id
+    torch.testing.assert_close(embeds[0, 3 : 3 + n], expected[0])
+    torch.testing.assert_close(embeds[1, 4 : 4 + n], expected[1])
+    torch.testing.assert_close(embeds[~positions], tokens[~positions])
