@@ -32,6 +32,8 @@ def load_run(run_dir: Path, ckpt: str):
         raise FileNotFoundError(f"{run_dir} is not a reverie run folder (no .hydra/config.yaml)")
     cfg = OmegaConf.load(saved)
     cfg.paths.output_dir = str(run_dir)
+    if OmegaConf.select(cfg, "model.vision_encoder.steps") is not None:  # a world-pretrained tower: the checkpoint
+        cfg.model.vision_encoder.steps = 0  # holds its weights, so skip pretraining it again on a fresh machine
     tokenizer = load_tokenizer(run_dir / "tokenizer")
     model = build_lvlm(cfg, tokenizer)
     stage = OmegaConf.to_container(cfg.stage, resolve=True)
