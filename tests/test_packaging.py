@@ -2,6 +2,7 @@
 its default job from any folder."""
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,13 +12,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_wheel_ships_every_config_and_runs_from_another_folder(tmp_path):
+    source = tmp_path / "src"  # a copy: building writes build/ and *.egg-info next to the sources
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "outputs", "cache", "build", "*.egg-info"))
     subprocess.run(
         [
             sys.executable,
             "-m",
             "pip",
             "wheel",
-            str(ROOT),
+            str(source),
             "--no-deps",
             "--no-build-isolation",
             "-w",
