@@ -45,9 +45,11 @@ for seed in 0 1 2; do  # (b) first: it decides the headline comparison
   run A $A untargeted $seed
   run A $A targeted $seed
 done
-for seed in 0 1 2; do
+for seed in 0 1 2; do  # (c): own targeted data vs A's, then the no-extra reference
   run B $B targeted $seed
   run B $B targeted_by_A $seed
+done
+for seed in 0 1 2; do
   run B $B none $seed
 done
 echo "study done"
