@@ -53,6 +53,8 @@ def specificity() -> list[str]:
                 compare(profiles[f"both_s{s}_test"], profiles[f"none_s{s}_test"], TOP)
             )
     for name, results in groups.items():
+        if len(results) < 3:  # too few pairs for an interval (answers-only models were diagnosed only in part)
+            continue
         rows.append(
             f"| {name} | {fmt([r['spearman'] for r in results])} | {fmt([r['top_overlap'] for r in results], 2)} |"
         )
