@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from reverie.report import flatten, mean_ci
+from reverie.report import flatten, mean_ci, plot
 
 METRICS = (
     "eval/pope/random/accuracy",
@@ -68,12 +68,15 @@ def cell(values: list[float], sign: str = "") -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("arms", type=Path, help="folder of arm folders, each with one run folder per seed (s0, ...)")
+    parser.add_argument("--plot", type=Path, help="also write the arms' means and intervals as a bar chart here")
     args = parser.parse_args()
     names = [m.removeprefix("eval/") for m in METRICS]
     lines = ["| arm | seeds | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 2)]
+    stats: dict[tuple, dict] = {}
     for arm, label in ARMS.items():
         runs = load(args.arms, arm)
         if runs:
+            stats[(label,)] = {m: mean_ci(v) for m in METRICS if (v := [r[m] for r in runs.values() if m in r])}
             cells = [cell([r[m] for r in runs.values() if m in r]) for m in METRICS]
             lines.append("| " + " | ".join([label, ",".join(s[1:] for s in runs), *cells]) + " |")
     lines += ["", "| comparison (paired by seed) | seeds | " + " | ".join(names) + " |"]
@@ -88,6 +91,8 @@ def main() -> None:
             cells.append(cell([a[s][m] - b[s][m] for s in seeds if m in a[s] and m in b[s]], sign="+"))
         lines.append("| " + " | ".join([label, str(len(seeds)), *cells]) + " |")
     print("\n".join(lines))
+    if args.plot:
+        plot(args.plot, ["arm"], stats, list(METRICS))
 
 
 if __name__ == "__main__":
