@@ -476,8 +476,8 @@ CHECKS: dict[str, Callable[[Job], None]] = {
         "pope_adversarial",
         count={f"pope/{s}/total": 4 for s in ("random", "popular", "adversarial")},
     ),
-    "eval=mme": eval_tasks("mme"),
-    "eval=scienceqa_img": eval_tasks("scienceqa"),
+    "eval=mme": eval_tasks("mme", count={"mme/perception_subtasks": 2}),  # existence + color, 2 pairs each
+    "eval=scienceqa_img": eval_tasks("scienceqa", count={"scienceqa_img/questions": 3}),  # the text-only one left out
     "world=default": world_data,
     "paths=default": paths_default,
     "+debug=fast": debug_fast,
