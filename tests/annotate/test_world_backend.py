@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,9 @@ def test_a_world_that_this_code_would_not_sample_is_refused(tmp_path: Path) -> N
     scenes.write_text("\n".join([lines[1], lines[0], *lines[2:]]) + "\n")
     with pytest.raises(ValueError, match="scenes differ"):
         WorldOracle(world=tmp_path)
+
+
+def test_the_oracle_imports_before_the_world_without_a_cycle() -> None:
+    """The world build imports the oracle and the oracle reads the world: either may be imported first."""
+    for first in ("reverie.annotate.backends.world", "reverie.world.exports.reverie", "reverie.annotate.job"):
+        subprocess.run([sys.executable, "-c", f"import {first}"], check=True, capture_output=True, timeout=120)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from reverie.annotate.backends.base import Reply, Request
-from reverie.world.exports.reverie_drafts import world_drafts
 
 QA_FIELDS = ("question", "correct_answer", "confusing_answer", "question_type", "probe")
 
@@ -33,7 +32,11 @@ class WorldOracle:
     ) -> None:
         if (world is None) == (drafts is None):
             raise ValueError("the world annotator needs annotator.world: the folder of a built world")
-        self.drafts = drafts if drafts is not None else world_drafts(world)
+        if drafts is None:
+            from reverie.world.exports.reverie_drafts import world_drafts  # here: the world build imports this module
+
+            drafts = world_drafts(world)
+        self.drafts = drafts
         self.world = str(world) if world is not None else None
         self.id_prefix = id_prefix
         self._by_question = {(image, d["question"]): d for image, items in self.drafts.items() for d in items}
