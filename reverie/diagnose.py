@@ -6,6 +6,8 @@ turns each description into (object, attributes, count) triples; the detector sa
 comparison marks object, attribute and count hallucinations. Writes to ``diagnose.out`` (default
 ``<run>/diagnose/<time>/``): ``descriptions.jsonl`` (per image: description, triples, truth, hallucinations),
 ``profile.json`` (see ``reverie.dftg.profile``) and ``profile.png``. The last line printed is profile.json's path.
+With ``diagnose.descriptions=FILE`` (a ``descriptions.jsonl``) the stored descriptions are judged again, e.g. against
+another detector, without running the model.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from reverie.dftg.images import list_images
 from reverie.dftg.judge import judge
 from reverie.dftg.profile import Diagnosed, build_profile, plot_profile
 from reverie.eval.generation import GenerationSettings, Generator
+from reverie.eval.io import EvalDataError, read_jsonl, require, resolve_image
 from reverie.evaluate import load_run
 from reverie.resolvers import register
 
@@ -40,6 +43,18 @@ def describe_images(generator: Generator, images: list[Path], prompt: str) -> li
     return out
 
 
+def read_descriptions(path: str | Path, image_dir: str | Path) -> tuple[list[Path], list[str]]:
+    """Images and descriptions of a ``descriptions.jsonl`` (``{"image", "description"}`` per line)."""
+    images, texts = [], []
+    for line, row in read_jsonl(path):
+        require(row, ("image", "description"), path, line)
+        images.append(resolve_image(str(row["image"]), image_dir, path, line))
+        texts.append(str(row["description"]))
+    if not images:
+        raise EvalDataError(path, None, "no descriptions")
+    return images, texts
+
+
 def diagnose(cfg: DictConfig, out: Path) -> Path:
     """Run the diagnosis configured by ``cfg`` (diagnose.yaml) and write its files to ``out``; returns profile.json."""
     run_dir = Path(cfg.run_dir).resolve()
@@ -49,21 +64,23 @@ def diagnose(cfg: DictConfig, out: Path) -> Path:
     d = merged.diagnose
     extractor: Extractor = instantiate(merged.extractor)
     detector = instantiate(merged.detector)
-    images = list_images(d.image_list, d.image_dir, d.split, d.images)
-    truths = detector.detect(images)
-
-    device = "cuda" if torch.cuda.is_available() else "cpu"
     settings = GenerationSettings(max_new_tokens=d.max_new_tokens, batch_size=d.batch_size, seed=cfg.seed)
-    template = get_template(run_cfg.model.llm.chat_template)
-    generator = Generator(
-        model.to(device),
-        tokenizer,
-        template,
-        model.vision_tower.image_transform(),
-        settings,
-        run_cfg.reflection.question_prompt,
-    )
-    descriptions = describe_images(generator, images, d.prompt)
+    if d.descriptions:  # judge stored descriptions again (another extractor or detector); the model is not run
+        images, descriptions = read_descriptions(d.descriptions, d.image_dir)
+    else:
+        images = list_images(d.image_list, d.image_dir, d.split, d.images)
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        template = get_template(run_cfg.model.llm.chat_template)
+        generator = Generator(
+            model.to(device),
+            tokenizer,
+            template,
+            model.vision_tower.image_transform(),
+            settings,
+            run_cfg.reflection.question_prompt,
+        )
+        descriptions = describe_images(generator, images, d.prompt)
+    truths = detector.detect(images)
 
     out.mkdir(parents=True, exist_ok=True)
     items, empty = [], []
@@ -93,6 +110,7 @@ def diagnose(cfg: DictConfig, out: Path) -> Path:
         "image_list": str(d.image_list),
         "image_dir": str(d.image_dir),
         "prompt": d.prompt,
+        "descriptions_from": str(d.descriptions) if d.descriptions else None,
         "generation": settings.as_dict(),
         "extractor": extractor.describe(),
         "detector": detector.describe(),

@@ -14,6 +14,7 @@ from hydra.errors import ConfigCompositionException
 
 from reverie.dftg.profile import load_profile
 from reverie.diagnose import diagnose
+from reverie.world.vocab import make_vocab
 
 CONF = Path(__file__).resolve().parents[2] / "reverie" / "conf"
 OPTIONS = {group: sorted(p.stem for p in (CONF / group).glob("*.yaml")) for group in ("extractor", "detector")}
@@ -57,10 +58,7 @@ def test_diagnose_writes_descriptions_profile_and_plot(tiny_run, tmp_path):
     profile = load_profile(path)
     lines = [json.loads(x) for x in (out / "descriptions.jsonl").read_text().splitlines()]
     assert len(lines) == 6 == profile["descriptions"] + profile["skipped"]["empty_description"]
-    scenes = {}
-    world = Path(profile["source"]["image_list"])
-    for row in map(json.loads, world.read_text().splitlines()):
-        scenes[row["image"]] = row
+    scenes = scenes_of(profile)
     for line in lines:
         assert scenes[line["image"]]["split"] == "test"
         if "truth" in line:  # the truth written is the scene's
@@ -79,3 +77,41 @@ def test_a_run_without_a_checkpoint_fails_clearly(tiny_run, tmp_path):
         diagnose(make_cfg(f"run_dir={bare}", f"diagnose.out={tmp_path / 'o'}"), tmp_path / "o")
     with pytest.raises(FileNotFoundError, match="not a reverie run folder"):
         diagnose(make_cfg(f"run_dir={tmp_path}", f"diagnose.out={tmp_path / 'o'}"), tmp_path / "o")
+
+
+def test_stored_descriptions_against_truth_and_a_noisy_detector(tiny_run, tmp_path):
+    from omegaconf import OmegaConf
+
+    from reverie.resolvers import world_dir
+
+    options = OmegaConf.to_container(OmegaConf.load(tiny_run / ".hydra" / "config.yaml").world, resolve=True)
+    world = world_dir(options, os.environ["REVERIE_CACHE_DIR"])
+    rows = [r for r in map(json.loads, (world / "scenes.jsonl").read_text().splitlines()) if r["split"] == "test"][:3]
+    stored, expected, lines = tmp_path / "descriptions.jsonl", {}, []
+    for row in rows:
+        present = row["objects"][0]["category"]
+        absent = [c for c in ALL_CATEGORIES if c not in {o["category"] for o in row["objects"]}]
+        text = f"There is a {present} and a {absent[0]}. There is no {absent[1]}."
+        expected[row["image"]] = (present, absent[0])
+        lines.append(json.dumps({"image": row["image"], "description": text}))
+    stored.write_text("\n".join(lines) + "\n")
+    for detector, wrong in (("truth", 1), ("noisy", 0)):  # noisy: every real object missed, every other reported
+        out = tmp_path / detector
+        cfg = make_cfg(f"run_dir={tiny_run}", f"diagnose.descriptions={stored}", f"diagnose.out={out}",
+                       f"detector={detector}", *(["detector.miss_rate=1.0", "detector.false_positive_rate=1.0"]
+                                                 if detector == "noisy" else []))  # fmt: skip
+        profile = load_profile(diagnose(cfg, out))
+        assert profile["descriptions"] == 3 and profile["source"]["descriptions_from"] == str(stored)
+        for line in map(json.loads, (out / "descriptions.jsonl").read_text().splitlines()):
+            present, absent = expected[line["image"]]
+            assert [t["negated"] for t in line["triples"]] == [False, False, True]
+            assert [h["object"] for h in line["hallucinations"] if h["type"] == "object"] == [(present, absent)[wrong]]
+
+
+ALL_CATEGORIES = make_vocab().names
+
+
+def scenes_of(profile: dict) -> dict[str, dict]:
+    return {
+        row["image"]: row for row in map(json.loads, Path(profile["source"]["image_list"]).read_text().splitlines())
+    }
