@@ -61,7 +61,7 @@ class Runner:
         """One outcome per job, in order."""
         outcomes: list[Outcome | None] = [None] * len(jobs)
         keys = [self._key(job.request) for job in jobs]
-        bar = tqdm(total=len(jobs), desc=step, unit="req", disable=not self.progress, leave=True)
+        bar = tqdm(total=len(jobs), desc=step, unit="req") if self.progress else None
         pending = []
         for i, job in enumerate(jobs):
             outcomes[i] = self._cached(job, keys[i])
@@ -71,14 +71,16 @@ class Runner:
                 self.stats.add(cached=(step, 1))
                 if not outcomes[i].ok:
                     self.stats.add(failures=(step, 1))
-                bar.update(1)
+                if bar is not None:
+                    bar.update(1)
         size = max(1, self.backend.batch_size)
         batches = [pending[s : s + size] for s in range(0, len(pending), size)]
 
         def finish(batch: list[int], results: list[Outcome]) -> None:
             for i, outcome in zip(batch, results, strict=True):
                 outcomes[i] = outcome
-            bar.update(len(batch))
+            if bar is not None:
+                bar.update(len(batch))
 
         try:
             if self.backend.concurrency <= 1 or len(batches) <= 1:
@@ -87,7 +89,8 @@ class Runner:
             else:
                 self._concurrent(step, jobs, keys, batches, finish)
         finally:
-            bar.close()
+            if bar is not None:
+                bar.close()
         return outcomes  # type: ignore[return-value]
 
     def _concurrent(self, step, jobs, keys, batches, finish) -> None:
