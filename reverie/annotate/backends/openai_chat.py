@@ -94,7 +94,7 @@ class OpenAIChat:
             text=self._redact((choice.message.content if choice is not None else None) or ""),
             tokens_in=usage.prompt_tokens if usage else None,
             tokens_out=usage.completion_tokens if usage else None,
-            retries=raw.retries_taken,
+            retries=getattr(raw, "retries_taken", 0),  # reported by openai-python >= 1.45
             response_id=completion.id,
         )
 
