@@ -22,6 +22,7 @@ from reverie.data.sample import EncodedSample
 from reverie.data.sampler import WindowBatchSampler
 from reverie.data.templates import ChatTemplate
 from reverie.data.tree import make_trees
+from reverie.errors import InputError
 
 
 class ReverieDataModule(LightningDataModule):
@@ -68,7 +69,7 @@ class ReverieDataModule(LightningDataModule):
     def _check_pairs(self, mode: str) -> None:
         """Preference objectives need pairs; `only` (pure DPO) leaves other samples out, counted and reported."""
         if not any(side_of(c) for c in self.train_convs):
-            raise ValueError(
+            raise InputError(
                 f"reflection.preference={mode!r} (set by the objective) needs REVERIE records, but no source in "
                 "data.train_sources gives any (add a reverie.data.mixture.ReverieSource)"
             )

@@ -22,6 +22,7 @@ from torchmetrics import Metric
 
 from reverie.data.preference import CHOSEN, REJECTED, SHARED
 from reverie.data.sample import IGNORE_INDEX, EncodedSample
+from reverie.errors import InputError
 from reverie.training.objective import LossOutput, SegmentWeightedLoss
 
 PAIR_STATS = (
@@ -100,14 +101,14 @@ class PreferenceObjective:
         pairs: str = "only",
     ) -> None:
         if beta <= 0:
-            raise ValueError(f"objective.beta must be > 0, got {beta}")
+            raise InputError(f"objective.beta must be > 0, got {beta}")
         if not 0 <= label_smoothing < 0.5:
-            raise ValueError(f"objective.label_smoothing must be in [0, 0.5), got {label_smoothing}")
+            raise InputError(f"objective.label_smoothing must be in [0, 0.5), got {label_smoothing}")
         if dpo_weight < 0:
-            raise ValueError(f"objective.dpo_weight must be >= 0, got {dpo_weight}")
+            raise InputError(f"objective.dpo_weight must be >= 0, got {dpo_weight}")
         expected = "only" if sft is None else "also"
         if pairs != expected:
-            raise ValueError(
+            raise InputError(
                 f"objective.pairs={pairs!r} but the objective {'has no' if sft is None else 'has an'} sft loss: "
                 f"expected pairs={expected!r} (only: pairs alone; also: pairs besides the reflective samples)"
             )
@@ -135,7 +136,7 @@ class PreferenceObjective:
         `pair_targets`. Returns the token loss (window-normalised) with the DPO term and per-pair sums beside it."""
         plain = side == 0
         if self.sft is None and plain.any():
-            raise ValueError(
+            raise InputError(
                 f"objective=dpo got {int(plain.sum())} targets outside preference pairs; the data should hold pairs "
                 "only (reflection.preference=only, set by objective.pairs)"
             )
