@@ -147,12 +147,20 @@ def paired(model: str, pairs: list[tuple[str, str]], concepts: list[str], label:
     return rows
 
 
-def before(name: str, concept_sets: dict[str, list[str]]) -> str:
+def before(name: str, base_run: str, concept_sets: dict[str, list[str]]) -> str:
+    """The base model before fine-tuning: its test diagnosis and its own evaluation (study 01's run)."""
     p = load_profile(ROOT / "diagnose" / f"{name}_test" / "profile.json")
-    rates = ", ".join(
+    run = ROOT.parent / "study01b" / base_run
+    e = json.loads((run / "summary.json").read_text())["eval"]
+    inv = ", ".join(
         f"{k} {sum(p['concepts'][c]['invention_rate'] for c in v) / len(v):.3f}" for k, v in concept_sets.items()
     )
-    return f"Before fine-tuning ({name}, one diagnosis): CHAIR_i {p['totals']['chair_i']:.3f}; invention rate: {rates}."
+    fy = ", ".join(f"{k} {false_yes(run, v):.3f}" for k, v in concept_sets.items())
+    return (
+        f"Before fine-tuning ({name}, one run): POPE F1 adversarial {e['pope/adversarial/f1']:.3f}, false-yes "
+        f"adversarial {e['pope/adversarial/false_yes_rate']:.3f}, CHAIR_i (eval) {e['chair/chair_i']:.3f}, "
+        f"CHAIR_i (diagnosis) {p['totals']['chair_i']:.3f}; invention rate: {inv}; POPE false-yes: {fy}."
+    )
 
 
 def main() -> None:
@@ -164,13 +172,21 @@ def main() -> None:
     sets_a = {"A's top-5": a_top, "the other 15": a_rest}
     lines += ["## (b) Model A: no extra data vs untargeted vs targeted (10,000 samples), 1,000 steps", ""]
     lines += [f"A's targeted concepts (top-5 of its val diagnosis): {', '.join(a_top)}.", ""]
-    lines += arm_table("A", ["none", "untargeted", "targeted"], sets_a) + ["", before("both_s0", sets_a), ""]
+    lines += arm_table("A", ["none", "untargeted", "targeted"], sets_a) + [
+        "",
+        before("both_s0", "context/0", sets_a),
+        "",
+    ]
     pairs_a = [("targeted", "untargeted"), ("targeted", "none"), ("untargeted", "none")]
     lines += paired("A", pairs_a, a_top, "A's top-5") + [""]
     sets_b = {"B's top-5": b_top, "A's top-5": a_top}
     lines += ["## (c) Model B: no extra data vs its own targeted data vs A's targeted data", ""]
     lines += [f"B's targeted concepts: {', '.join(b_top)}.", ""]
-    lines += arm_table("B", ["none", "targeted", "targeted_by_A"], sets_b) + ["", before("both_s1", sets_b), ""]
+    lines += arm_table("B", ["none", "targeted", "targeted_by_A"], sets_b) + [
+        "",
+        before("both_s1", "context/1", sets_b),
+        "",
+    ]
     pairs_b = [("targeted", "targeted_by_A"), ("targeted", "none"), ("targeted_by_A", "none")]
     lines += paired("B", pairs_b, b_top, "B's top-5") + [""]
     text = "\n".join(lines) + "\n"
