@@ -6,50 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from PIL import Image
-
-COLOURS = ["red", "green", "blue", "yellow"]
-
-
-def write_images(folder: Path, n: int, size: int = 48) -> list[str]:
-    folder.mkdir(parents=True, exist_ok=True)
-    names = []
-    for i in range(n):
-        name = f"{i:03d}.png"
-        Image.new("RGB", (size, size), COLOURS[i % len(COLOURS)]).save(folder / name)
-        names.append(name)
-    return names
-
-
-def reverie_records(images: list[str]) -> list[dict]:
-    return [
-        {
-            "id": f"r{i}",
-            "image": name,
-            "question": f"What colour is the square in picture {i}?",
-            "correct_answer": COLOURS[i % 4],
-            "confusing_answer": COLOURS[(i + 1) % 4],
-            "correct_rationale": f'The whole square is filled with {COLOURS[i % 4]} — "no" other colour appears.',
-            "incorrect_rationale": f"Nothing in the image is {COLOURS[(i + 1) % 4]}; every pixel is {COLOURS[i % 4]}.",
-        }
-        for i, name in enumerate(images)
-    ]
-
-
-def llava_records(images: list[str]) -> list[dict]:
-    return [
-        {
-            "id": f"l{i}",
-            "image": name,
-            "conversations": [
-                {"from": "human", "value": "<image>\nDescribe the image in detail."},
-                {"from": "gpt", "value": f"A plain {COLOURS[i % 4]} square fills the picture."},
-                {"from": "human", "value": "Is it bright?"},
-                {"from": "gpt", "value": "Yes."},
-            ],
-        }
-        for i, name in enumerate(images)
-    ]
+from sample_files import llava_records, reverie_records, write_images
 
 
 @pytest.fixture

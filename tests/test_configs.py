@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import llava_records, reverie_records, write_images
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
+from sample_files import llava_records, reverie_records, write_images
 
 from reverie.build import build_all, build_module, build_trainer
 from reverie.data.conversation import Segment
