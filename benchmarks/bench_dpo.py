@@ -18,6 +18,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+from timing import BENCH_LLM as LLM  # noqa: E402
+from timing import BENCH_VIT as VIT  # noqa: E402
 from timing import device_name, median_seconds  # noqa: E402
 
 from reverie.data.dataset import Collator, EncodedDataset  # noqa: E402
@@ -33,17 +35,6 @@ from reverie.models.vision import TimmVisionEncoder  # noqa: E402
 from reverie.training.dpo import PreferenceObjective, pair_targets, sequence_logps  # noqa: E402
 from reverie.training.reference import ReferencePolicy  # noqa: E402
 from reverie.world import WorldConfig, build_world, load_manifest  # noqa: E402
-
-LLM = {
-    "model_type": "llama",
-    "hidden_size": 256,
-    "intermediate_size": 1024,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "max_position_embeddings": 4096,
-}
-VIT = {"patch_size": 14, "embed_dim": 64, "depth": 2, "num_heads": 2}
 
 
 def separate_targets(batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
