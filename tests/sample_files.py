@@ -6,6 +6,8 @@ whichever was imported first.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from pathlib import Path
 
 from PIL import Image
@@ -52,3 +54,10 @@ def llava_records(images: list[str]) -> list[dict]:
         }
         for i, name in enumerate(images)
     ]
+
+
+def write_lines(path: Path, rows: Iterable[dict | str]) -> Path:
+    """JSONL from dicts; strings are written as they are (for malformed lines)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows))
+    return path

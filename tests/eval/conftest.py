@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from PIL import Image
-
-
-def write_lines(path: Path, rows: Iterable[dict | str]) -> Path:
-    """JSONL from dicts; strings are written as they are (for malformed lines)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows))
-    return path
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import write_lines
+from sample_files import write_lines
 
 from reverie.eval import ChairTask, EvalDataError, EvalPrediction
 from reverie.eval.tasks.chair import CAPTION_PROMPT

@@ -7,7 +7,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from conftest import write_lines
+from sample_files import write_lines
 
 from reverie.eval import EvalDataError, EvalPrediction, MultipleChoiceTask
 from reverie.eval.tasks.mcq import PROMPT_SUFFIX

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import write_lines
+from sample_files import write_lines
 
 from reverie.eval import EvalDataError, EvalPrediction, MMETask
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import write_lines
+from sample_files import write_lines
 
 from reverie.eval import EvalPrediction, PopeTask, write_results
 
