@@ -3,22 +3,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from reverie.eval.io import EvalDataError, read_jsonl, resolve_image
+from reverie.eval.io import EvalDataError, read_json, read_jsonl, resolve_image
 
 
 def list_images(list_file: str | Path, image_dir: str | Path, split: str | None, limit: int | None) -> list[Path]:
     """Image paths in file order; ``split`` (None = all) must match the rows' ``split`` field."""
     path = Path(list_file)
     if path.suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as error:
-            raise EvalDataError(path, None, "file not found") from error
-        except json.JSONDecodeError as error:
-            raise EvalDataError(path, error.lineno, f"malformed JSON: {error.msg}") from error
+        data = read_json(path)
         if not isinstance(data, dict) or not isinstance(data.get("images"), list):
             raise EvalDataError(path, None, "expected a COCO instances file with an 'images' list")
         rows = [(None, {"image": im.get("file_name")}) for im in data["images"]]

@@ -11,7 +11,6 @@ common synonyms; like the official one it reads colour words such as "orange" as
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
-from reverie.eval.io import EvalDataError
+from reverie.eval.io import EvalDataError, read_json
 
 COCO_SYNONYMS = resources.files("reverie.eval") / "data" / "coco_synonyms.json"
 
@@ -100,12 +99,7 @@ class ObjectVocabulary:
     def from_json(cls, path: str | Path) -> ObjectVocabulary:
         """Load ``{canonical: [names]}`` from a JSON file."""
         path = Path(path)
-        try:
-            table = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as error:
-            raise EvalDataError(path, None, "file not found") from error
-        except json.JSONDecodeError as error:
-            raise EvalDataError(path, error.lineno, f"malformed JSON: {error.msg}") from error
+        table = read_json(path)
         if not isinstance(table, dict) or not all(isinstance(v, list) for v in table.values()):
             raise EvalDataError(path, None, "expected an object {canonical: [names]}")
         return cls(table, source=str(path))

@@ -22,6 +22,17 @@ class EvalDataError(InputError):
         super().__init__(f"{where}: {message}")
 
 
+def read_json(path: str | Path) -> Any:
+    """A whole JSON file; a missing file or malformed JSON raises naming the file (and the line)."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise EvalDataError(path, None, "file not found") from error
+    except json.JSONDecodeError as error:
+        raise EvalDataError(path, error.lineno, f"malformed JSON: {error.msg}") from error
+
+
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line; malformed JSON raises with its line."""
     path = Path(path)
