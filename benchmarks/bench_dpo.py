@@ -20,7 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from timing import BENCH_LLM as LLM  # noqa: E402
 from timing import BENCH_VIT as VIT  # noqa: E402
-from timing import device_name, median_seconds  # noqa: E402
+from timing import median_seconds, report_tree_vs_separate  # noqa: E402
 
 from reverie.data.dataset import Collator, EncodedDataset  # noqa: E402
 from reverie.data.encode import EncodeReport, SampleEncoder  # noqa: E402
@@ -107,11 +107,7 @@ def main() -> None:
             f"{name:>8}: {len(batches)} batches, {tokens} tokens computed, {seconds:.2f} s, "
             f"{args.pairs / seconds:.1f} pairs/s"
         )
-    (t_sep, tok_sep, lp_sep), (t_tree, tok_tree, lp_tree) = results["separate"], results["tree"]
-    rel = float(((lp_tree - lp_sep).abs() / lp_sep.abs().clamp_min(1e-12)).max())
-    print(f"device: {device_name()}; image tokens per image: {model.num_image_tokens}; pairs: {args.pairs}")
-    print(f"speed-up tree/separate: {t_sep / t_tree:.2f}x (target >= 1.8x); tokens computed: {tok_tree / tok_sep:.2f}x")
-    print(f"sequence log-probability max relative difference: {rel:.2e} (target < 1e-4)")
+    report_tree_vs_separate(results, model, f"pairs: {args.pairs}", "sequence log-probability")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from timing import BENCH_LLM as LLM  # noqa: E402
 from timing import BENCH_VIT as VIT  # noqa: E402
-from timing import device_name, median_seconds  # noqa: E402
+from timing import median_seconds, report_tree_vs_separate  # noqa: E402
 
 from reverie.data.datamodule import ReverieDataModule  # noqa: E402
 from reverie.data.mixture import ReverieSource  # noqa: E402
@@ -97,11 +97,7 @@ def main() -> None:
             f"{name:>8}: {len(batches)} batches, {tokens} tokens computed, {seconds:.2f} s, "
             f"{2 * args.records / seconds:.1f} samples/s"
         )
-    (t_sep, tok_sep, loss_sep), (t_tree, tok_tree, loss_tree) = results["separate"], results["tree"]
-    rel = float(((loss_tree - loss_sep).abs() / loss_sep.abs().clamp_min(1e-12)).max())
-    print(f"device: {device_name()}; image tokens per image: {model.num_image_tokens}; records: {args.records}")
-    print(f"speed-up tree/separate: {t_sep / t_tree:.2f}x (target >= 1.8x); tokens computed: {tok_tree / tok_sep:.2f}x")
-    print(f"per-segment loss max relative difference: {rel:.2e} (target < 1e-4)")
+    report_tree_vs_separate(results, model, f"records: {args.records}", "per-segment loss")
 
 
 if __name__ == "__main__":

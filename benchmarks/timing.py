@@ -38,3 +38,13 @@ def device_name() -> str:
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
     return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def report_tree_vs_separate(results: dict, model, count: str, agreement: str) -> None:
+    """The closing lines of the tree benchmarks: device, speed-up and token ratio of trees over separate sequences,
+    and the largest relative difference of what both computed (`results[name] = (seconds, tokens, values)`)."""
+    (t_sep, tok_sep, v_sep), (t_tree, tok_tree, v_tree) = results["separate"], results["tree"]
+    rel = float(((v_tree - v_sep).abs() / v_sep.abs().clamp_min(1e-12)).max())
+    print(f"device: {device_name()}; image tokens per image: {model.num_image_tokens}; {count}")
+    print(f"speed-up tree/separate: {t_sep / t_tree:.2f}x (target >= 1.8x); tokens computed: {tok_tree / tok_sep:.2f}x")
+    print(f"{agreement} max relative difference: {rel:.2e} (target < 1e-4)")
