@@ -17,7 +17,7 @@ from reverie.checkpoints import load_model_weights, resolve_init
 from reverie.data.datamodule import ReverieDataModule
 from reverie.data.reflect import ReflectionPolicy
 from reverie.data.templates import ChatTemplate, get_template
-from reverie.data.tokenizer import build_tokenizer
+from reverie.data.tokenizer import build_tokenizer, corpus_tokenizer
 from reverie.models.lvlm import LVLM
 from reverie.training.module import ReverieModule
 from reverie.training.objective import SegmentWeightedLoss
@@ -50,13 +50,19 @@ def build_lvlm(cfg: DictConfig, tokenizer) -> LVLM:
     return LVLM(vision, projector, llm, image_token_id=tokenizer.convert_tokens_to_ids("<image>"))
 
 
-def build_all(cfg: DictConfig, run_dir: str | Path | None) -> Built:
+def build_all(cfg: DictConfig, run_dir: str | Path | None, base_weights: Path | None = None) -> Built:
     """Data, tokenizer, model and objective. With `init_from`, the model starts from that run's weights and reuses
-    its tokenizer (a tiny BPE tokenizer is byte-level, so it encodes any new text)."""
+    its tokenizer (a tiny BPE tokenizer is byte-level, so it encodes any new text). With a base checkpoint
+    (`reverie.base`), the model starts from its weights. A tiny tokenizer trains on the data's `tokenizer_corpus`
+    when it names one (cached: the same for every arm), else on this run's training text."""
     data, _ = build_data(cfg)
     tok_cfg = cfg.model.llm.tokenizer
     init_ckpt, init_run = resolve_init(cfg.init_from) if cfg.get("init_from") else (None, None)
     init_tokenizer = init_run / "tokenizer" if init_run and (init_run / "tokenizer").is_dir() else None
+    if not (tok_cfg.path or init_tokenizer) and data.tokenizer_corpus:
+        init_tokenizer = corpus_tokenizer(data.tokenizer_corpus, tok_cfg.vocab_size, cfg.paths.cache_dir)
+    if base_weights is not None:
+        init_ckpt = base_weights
     tokenizer = build_tokenizer(
         tok_cfg.path or init_tokenizer,
         data.texts(),
@@ -67,7 +73,8 @@ def build_all(cfg: DictConfig, run_dir: str | Path | None) -> Built:
     model = build_lvlm(cfg, tokenizer)
     if init_ckpt is not None:
         load_model_weights(model, init_ckpt)
-        print(f"[reverie] init_from: model weights from {init_ckpt} (optimizer and data order start fresh)")
+        what = "base" if base_weights is not None else "init_from"
+        print(f"[reverie] {what}: model weights from {init_ckpt} (optimizer and data order start fresh)")
     objective: SegmentWeightedLoss = instantiate(cfg.objective)
     data.bind(
         tokenizer, template, model.num_image_tokens, model.vision_tower.image_transform(), objective.normaliser_weight

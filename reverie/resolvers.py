@@ -17,12 +17,19 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from reverie.errors import UnknownKeyError
+from reverie.provenance import source_hash
 
 
 def auto_precision() -> str:
     import torch
 
     return "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "32-true"
+
+
+def world_key(options: dict) -> str:
+    """Cache key of a world: its options and the version of the code that builds it (`reverie/world`)."""
+    keyed = {"options": options, "code": source_hash("world")}
+    return hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def world_dir(options: dict, cache_dir: str | Path) -> Path:
@@ -32,7 +39,7 @@ def world_dir(options: dict, cache_dir: str | Path) -> Path:
     from reverie.world import WorldConfig, build_world
 
     cfg = WorldConfig(**options)  # unknown options fail here, by name
-    key = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    key = world_key(options)
     target = Path(cache_dir).expanduser().resolve() / "world" / key
     if (target / "manifest.json").is_file():
         return target

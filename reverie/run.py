@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
-from lightning.pytorch import seed_everything
+from lightning.pytorch import Trainer, seed_everything
 from lightning.pytorch.strategies import DDPStrategy
 from omegaconf import DictConfig, OmegaConf
 
-from reverie.build import build_all, build_module, build_trainer
+from reverie.base import Base, ensure_base
+from reverie.build import Built, build_all, build_module, build_trainer
 from reverie.checkpoints import inherit_model_config
 from reverie.cli import user_errors
 from reverie.eval.runner import build_generator, evaluate
 from reverie.logging import log_eval
-from reverie.resolvers import register
+from reverie.provenance import code_version, command_line, content_hash
+from reverie.resolvers import register, world_dir
+from reverie.training.module import ReverieModule
 
 register()
 
@@ -63,22 +67,66 @@ def run_eval(cfg: DictConfig, built, trainer, run_dir: Path) -> dict[str, float]
     return metrics
 
 
-def train(cfg: DictConfig) -> dict:
-    """Train (and later evaluate) as configured; returns the summary it wrote to the run dir."""
+@dataclass
+class Fitted:
+    """What `fit` leaves: the built parts, the trained module, the trainer, the base it branched from, its time."""
+
+    built: Built
+    module: ReverieModule
+    trainer: Trainer
+    base: Base | None
+    start: float
+
+
+def fit(cfg: DictConfig) -> Fitted:
+    """Branch from the run's base (trained and cached first if needed), then train as configured."""
     start = time.perf_counter()
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    base = ensure_base(cfg)  # before seeding: the run's randomness is the same whether the base was cached or not
     seed_everything(cfg.seed, workers=True)
     inherit_model_config(cfg, run_dir)
-    built = build_all(cfg, run_dir)
+    built = build_all(cfg, run_dir, base_weights=base.weights if base else None)
     module = build_module(cfg, built)
     trainer = build_trainer(cfg)
-    for logger in trainer.loggers:  # the resolved config, with every run (W&B shows it as the run's config)
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    for logger in trainer.loggers:  # the resolved config and the provenance (W&B shows them as the run's config)
+        logger.log_hyperparams(
+            {**OmegaConf.to_container(cfg, resolve=True), "provenance": provenance(cfg, built, base)}
+        )
     trainer.fit(module, datamodule=built.data, ckpt_path=resume_from(cfg.get("ckpt_path"), run_dir))
     if built.data.val_samples and module.val_losses_step != trainer.global_step:  # final weights, final val losses
         trainer.validate(module, datamodule=built.data, verbose=False)
-    metrics = run_eval(cfg, built, trainer, run_dir)
+    return Fitted(built, module, trainer, base, start)
+
+
+def provenance(cfg: DictConfig, built: Built, base: Base | None) -> dict:
+    """Which code and which inputs made this run (summary.json, W&B config)."""
+    world = None
+    if OmegaConf.select(cfg, "world") is not None and _uses_world(cfg):
+        world = content_hash(world_dir(OmegaConf.to_container(cfg.world, resolve=True), cfg.paths.cache_dir))
+    tokenizer_dir = Path(cfg.paths.output_dir) / "tokenizer"
+    return {
+        "code": code_version(),
+        "command": command_line(),
+        "hashes": {
+            "world": world,
+            "tower": getattr(built.model.vision_tower, "content_hash", None),
+            "base": base.content_hash if base else None,
+            "tokenizer": content_hash(tokenizer_dir / "tokenizer.json")
+            if (tokenizer_dir / "tokenizer.json").is_file()
+            else None,
+        },
+    }
+
+
+def _uses_world(cfg: DictConfig) -> bool:
+    """Whether the run's config reads any file of the built-in world (`${world:ROLE}`)."""
+    return "${world:" in json.dumps(OmegaConf.to_container(cfg, resolve=False))
+
+
+def write_summary(fitted: Fitted, cfg: DictConfig, run_dir: Path, metrics: dict[str, float]) -> dict:
+    """Write summary.json (rank 0) and return it."""
+    module, trainer, built = fitted.module, fitted.trainer, fitted.built
     summary = {
         "run_dir": str(run_dir.resolve()),
         "val_loss": module.val_losses.get("all"),
@@ -87,15 +135,29 @@ def train(cfg: DictConfig) -> dict:
         "optimizer_steps": trainer.global_step,
         "preference": module.pair_summary,  # DPO: final rewards, margins, accuracy (train: last epoch; val)
         "eval": metrics,
+        "base": fitted.base.summary() if fitted.base else None,  # the "before" line: the base's own evaluation
         "data": built.data.report,
-        "wall_time_s": round(time.perf_counter() - start, 2),
+        "provenance": provenance(cfg, built, fitted.base),
+        "wall_time_s": round(time.perf_counter() - fitted.start, 2),
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
     if trainer.is_global_zero:
-        path = run_dir / "summary.json"
-        path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
-        print(json.dumps({k: summary[k] for k in ("val_loss", "val_losses", "eval", "wall_time_s")}, indent=2))
-        print(path.resolve())
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return summary
+
+
+def train(cfg: DictConfig) -> dict:
+    """Train (and later evaluate) as configured; returns the summary it wrote to the run dir."""
+    fitted = fit(cfg)
+    run_dir = Path(cfg.paths.output_dir)
+    metrics = run_eval(cfg, fitted.built, fitted.trainer, run_dir)
+    summary = write_summary(fitted, cfg, run_dir, metrics)
+    if fitted.trainer.is_global_zero:
+        shown = {k: summary[k] for k in ("val_loss", "val_losses", "eval", "wall_time_s")}
+        if summary["base"]:
+            shown["base_eval"] = summary["base"]["eval"]
+        print(json.dumps(shown, indent=2))
+        print((run_dir / "summary.json").resolve())
     return summary
 
 

@@ -41,6 +41,7 @@ class ReverieDataModule(LightningDataModule):
         shared_once: bool = False,
         pack_rows: bool = False,
         group_by_length: bool = False,
+        tokenizer_corpus: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.train_sources, self.val_sources = list(train_sources), list(val_sources)
@@ -50,6 +51,7 @@ class ReverieDataModule(LightningDataModule):
         self.trees, self.shared_once = trees, shared_once  # one sequence per record: shared prefix + branches
         self.pack_rows = pack_rows  # several samples per row up to max_length (block-diagonal attention)
         self.group_by_length = group_by_length  # batches of similar length and the same modality
+        self.tokenizer_corpus = list(tokenizer_corpus) if tokenizer_corpus else None  # files a tiny tokenizer learns
         self.train_convs: list[Conversation] = []
         self.val_convs: list[Conversation] = []
         self.report: dict = {}

@@ -58,7 +58,7 @@ def _resolve_image(record: dict, origin: str, image_root: str | Path | None) -> 
     return str(path.resolve())
 
 
-def _text(record: dict, key: str, origin: str) -> str:
+def text_field(record: dict, key: str, origin: str) -> str:
     if key not in record:
         raise UnknownKeyError(f"{origin}: missing key {key!r}")
     value = record[key]
@@ -84,7 +84,7 @@ def load_llava_json(path: str | Path, image_root: str | Path | None = None) -> l
             if not isinstance(turn, dict) or turn.get("from") not in LLAVA_ROLES:
                 raise InputError(f"{where}: key 'from' must be one of {sorted(LLAVA_ROLES)}, got {turn!r:.80}")
             role = LLAVA_ROLES[turn["from"]]
-            value = _text(turn, "value", where)
+            value = text_field(turn, "value", where)
             turns.append(
                 Turn.assistant(Part(value, Segment.OTHER)) if role == "assistant" else Turn(role, (Part(value),))
             )
@@ -105,7 +105,7 @@ def load_reverie_json(path: str | Path, image_root: str | Path | None = None) ->
         origin = f"{path}#{index}"
         if not isinstance(record, dict):
             raise InputError(f"{origin}: record must be an object, got {type(record).__name__}")
-        texts = {key: _text(record, key, origin) for key in REVERIE_KEYS}
+        texts = {key: text_field(record, key, origin) for key in REVERIE_KEYS}
         if _same_answer(texts["correct_answer"], texts["confusing_answer"]):
             same.append(origin)
             continue

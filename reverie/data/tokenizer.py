@@ -1,18 +1,28 @@
-"""Tokenizers: a real one from a local path, or a tiny byte-level BPE trained offline on the training text.
+"""Tokenizers: a real one from a local path, or a tiny byte-level BPE trained offline on text.
 
+A tiny tokenizer trains on a fixed corpus when the data names one (the built-in world names all of its text, so every
+arm of a study gets the same tokenizer, cached by the corpus' content), else on the run's own training text.
 Both get the image placeholder and every template marker as single special tokens, and a pad token.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from filelock import FileLock
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from reverie.data.conversation import IMAGE_PLACEHOLDER
+from reverie.data.sources import REVERIE_KEYS, read_json_list, text_field
 from reverie.data.templates import TEMPLATES
+from reverie.errors import InputError
+from reverie.provenance import content_hash, source_hash
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 
@@ -75,3 +85,41 @@ def build_tokenizer(
     if save_dir is not None:
         tok.save_pretrained(save_dir)
     return tok
+
+
+def corpus_texts(files: Iterable[str | Path]) -> list[str]:
+    """Every text of the given data files: each turn of LLaVA conversations; question, answers and rationales of
+    REVERIE records (told apart by their keys). Images are not opened."""
+    texts: list[str] = []
+    for file in files:
+        for index, record in enumerate(read_json_list(file)):
+            origin = f"{file}#{index}"
+            if not isinstance(record, dict):
+                raise InputError(f"{origin}: record must be an object, got {type(record).__name__}")
+            if "conversations" in record:
+                texts += [text_field(turn, "value", f"{origin}: conversations") for turn in record["conversations"]]
+            else:
+                texts += [text_field(record, key, origin) for key in REVERIE_KEYS]
+    return texts
+
+
+def corpus_tokenizer(files: list[str], vocab_size: int, cache_dir: str | Path) -> Path:
+    """Folder of the tiny tokenizer trained on `files` (cached under cache_dir/tokenizer/<key>, the key hashing the
+    files' bytes, the vocabulary size and the code that trains it); built once, atomically."""
+    keyed = {
+        "files": [content_hash(f) for f in files],
+        "vocab_size": vocab_size,
+        "code": source_hash("data/tokenizer.py", "data/templates.py", "data/sources.py"),
+    }
+    key = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:12]
+    target = Path(cache_dir).expanduser().resolve() / "tokenizer" / key
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if not (target / "tokenizer.json").is_file():
+            texts = corpus_texts(files)
+            print(f"[reverie] training the tokenizer on {len(texts)} texts of {len(files)} corpus files -> {target}")
+            tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
+            train_bpe_tokenizer(texts, vocab_size).save_pretrained(tmp)
+            shutil.rmtree(target, ignore_errors=True)  # a half-written folder of a killed run
+            tmp.rename(target)
+    return target

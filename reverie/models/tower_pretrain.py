@@ -4,7 +4,7 @@ Real LVLMs start from a pretrained encoder. A random tower trained jointly with 
 the world within a CPU budget (experiments/00). Here each image token learns, with a linear head that is then
 discarded, the category and the colour of the object in the grid cell it covers ("empty" where there is none).
 Only the train split is used. Weights are cached under `cache_dir/tower/<key>.pt`, the key hashing the world's
-scenes, the encoder's config and the pretraining options, so each distinct tower is trained once.
+scenes and images, the encoder's config, the pretraining options and the code that trains it, so each distinct tower is trained once.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 from torch import nn
 
+from reverie.provenance import content_hash, source_hash
 from reverie.world.config import GRID
 
 
@@ -90,6 +91,8 @@ def world_pretrained_tower(
         "lr": lr,
         "seed": seed,
         "scenes": hashlib.sha256(scenes_text.encode()).hexdigest(),
+        "images": content_hash(images),  # the rendered pixels it learns from
+        "code": source_hash("models/tower_pretrain.py", "models/vision.py"),  # the code that builds and trains it
     }
     key = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
     target = Path(cache_dir).expanduser().resolve() / "tower" / f"{key}.pt"
@@ -107,4 +110,5 @@ def world_pretrained_tower(
             torch.save(tower.state_dict(), tmp)
             tmp.rename(target)
     tower.load_state_dict(torch.load(target, map_location="cpu", weights_only=True))
+    tower.content_hash = content_hash(target)  # recorded in the run's provenance
     return tower

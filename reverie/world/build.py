@@ -4,6 +4,7 @@ Layout of a world folder (roles in brackets, as listed in manifest.json):
   images/000123.png [images]          scenes.jsonl [scenes]               cooccurrence.json [cooccurrence]
   llava/captions_{split}.json [llava.captions.{split}]                    llava/vqa_{split}.json [llava.vqa.{split}]
   llava/questions_{split}.json [llava.questions.{split}] (dense single questions)
+  llava/mate_questions_{split}.json [llava.mate_questions.{split}] (yes/no: present object or absent theme-mate)
   reverie/{split}.json [reverie.{split}]                                  pope/{split}_{strategy}.jsonl [pope.{split}.{strategy}]
   chair/objects.jsonl [chair.objects] (all splits, with a split field)    chair/synonyms.json [chair.synonyms]
   chair/plurals.json [chair.plurals]  mme/{split}.jsonl [mme.{split}]     mcq/{split}.jsonl [mcq.{split}]
@@ -88,11 +89,15 @@ def write_world(out_dir: str | Path, cfg: WorldConfig, workers: int = 1) -> Buil
     write_json(put("cooccurrence", "cooccurrence.json", len(vocab.names)), stats_table(by_split, vocab))
     facts = {split: [SceneFacts(s, vocab) for s in group] for split, group in by_split.items()}
 
-    rands = {name: Rand(cfg.seed, name) for name in ("captions", "vqa", "questions", "reverie", "pope", "mme", "mcq")}
+    rands = {
+        name: Rand(cfg.seed, name)
+        for name in ("captions", "vqa", "questions", "mate_questions", "reverie", "pope", "mme", "mcq")
+    }
     reverie = ReverieWriter(cfg.reverie_types, cfg.reverie_per_image)
     dense = QuestionWriter(
         cfg.question_kinds, cfg.questions_per_image, cfg.questions_yes_share, cfg.questions_mate_share
     )
+    hard = QuestionWriter({"existence": 1.0}, cfg.mate_questions_per_image, 0.5, 1.0, tag="m")
     for split in SPLITS:
         fs = facts[split]
         captions = [caption_sample(f, rands["captions"], vary_prompt=split == "train") for f in fs]
@@ -101,6 +106,8 @@ def write_world(out_dir: str | Path, cfg: WorldConfig, workers: int = 1) -> Buil
         write_json_list(put(f"llava.vqa.{split}", f"llava/vqa_{split}.json", len(vqa)), vqa)
         questions = [q for f in fs for q in dense.samples(f, rands["questions"])]
         write_json_list(put(f"llava.questions.{split}", f"llava/questions_{split}.json", len(questions)), questions)
+        mates = [q for f in fs for q in hard.samples(f, rands["mate_questions"])]
+        write_json_list(put(f"llava.mate_questions.{split}", f"llava/mate_questions_{split}.json", len(mates)), mates)
         records = [r for f in fs for r in reverie.records(f, rands["reverie"])]
         write_json_list(put(f"reverie.{split}", f"reverie/{split}.json", len(records)), records)
 

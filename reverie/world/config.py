@@ -43,6 +43,8 @@ class WorldConfig:
     question_kinds: dict[str, float] = field(default_factory=_default_question_kinds)  # their kind mix (weights)
     questions_yes_share: float = 0.5  # share of their existence questions about a present object
     questions_mate_share: float = 0.7  # share of their absent-object questions about a theme-mate (else any absent)
+    mate_questions_per_image: int = 8  # hard existence questions per image (llava/mate_questions_{split}.json):
+    # half about a present object, half about an absent theme-mate; the positive control's data (experiments/04)
     pope_per_image: int = 3  # POPE: present objects probed per image, each paired with one absent object
     mcq_per_image: int = 2  # multiple-choice evaluation questions per val/test image
 
@@ -75,6 +77,7 @@ class WorldConfig:
         _check_int(self, "vqa_turns", 1)
         _check_int(self, "reverie_per_image", 0)
         _check_int(self, "questions_per_image", 0)
+        _check_int(self, "mate_questions_per_image", 0)
         _check_fraction(self, "questions_yes_share", 0.0, 1.0)
         _check_fraction(self, "questions_mate_share", 0.0, 1.0)
         _check_weights("question_kinds", self.question_kinds, QUESTION_KINDS)

@@ -24,6 +24,7 @@ STREAMS: dict[str, int] = {
     "mme": 6,
     "mcq": 7,
     "questions": 8,
+    "mate_questions": 9,
 }
 
 

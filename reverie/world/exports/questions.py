@@ -28,7 +28,10 @@ _SHORT_KINDS = ("count", "color", "position")  # asked as a short answer or as a
 class QuestionWriter:
     """``per_image`` single-question samples per scene, kinds drawn with the configured weights."""
 
-    def __init__(self, kind_weights: dict[str, float], per_image: int, yes_share: float, mate_share: float) -> None:
+    def __init__(
+        self, kind_weights: dict[str, float], per_image: int, yes_share: float, mate_share: float, tag: str = "q"
+    ) -> None:
+        self.tag = tag  # sample ids are world-<image>-<tag><i>
         self.kinds = [k for k, w in kind_weights.items() if w > 0]
         self.cumulative = list(accumulate(kind_weights[k] for k in self.kinds))
         self.per_image, self.yes_share, self.mate_share = per_image, yes_share, mate_share
@@ -50,7 +53,7 @@ class QuestionWriter:
             probe = self.probe(facts, rand)
             names = Names(facts.vocab, rand)
             pair = (question(probe, facts, names, rand), answer(probe, probe.truth, facts, names, rand))
-            sample = conversation(image, f"world-{stem}-q{i}", [pair])
+            sample = conversation(image, f"world-{stem}-{self.tag}{i}", [pair])
             sample["probes"] = [probe.record()]
             out.append(sample)
         return out
