@@ -23,6 +23,7 @@ from reverie.cli import user_errors
 from reverie.eval.runner import build_generator, evaluate
 from reverie.logging import log_eval
 from reverie.provenance import code_version, command_line, content_hash
+from reverie.redact import redacted_config
 from reverie.resolvers import register, world_dir
 from reverie.training.module import ReverieModule
 
@@ -91,7 +92,9 @@ def fit(cfg: DictConfig) -> Fitted:
     trainer = build_trainer(cfg)
     for logger in trainer.loggers:  # the resolved config and the provenance (W&B shows them as the run's config)
         logger.log_hyperparams(
-            {**OmegaConf.to_container(cfg, resolve=True), "provenance": provenance(cfg, built, base)}
+            redacted_config(
+                cfg, {**OmegaConf.to_container(cfg, resolve=True), "provenance": provenance(cfg, built, base)}
+            )
         )
     trainer.fit(module, datamodule=built.data, ckpt_path=resume_from(cfg.get("ckpt_path"), run_dir))
     if built.data.val_samples and module.val_losses_step != trainer.global_step:  # final weights, final val losses
@@ -137,9 +140,9 @@ def write_summary(fitted: Fitted, cfg: DictConfig, run_dir: Path, metrics: dict[
         "eval": metrics,
         "base": fitted.base.summary() if fitted.base else None,  # the "before" line: the base's own evaluation
         "data": built.data.report,
-        "provenance": provenance(cfg, built, fitted.base),
+        "provenance": redacted_config(cfg, provenance(cfg, built, fitted.base)),
         "wall_time_s": round(time.perf_counter() - fitted.start, 2),
-        "config": OmegaConf.to_container(cfg, resolve=True),
+        "config": redacted_config(cfg),
     }
     if trainer.is_global_zero:
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
