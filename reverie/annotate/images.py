@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from reverie.errors import InputError, MissingFileError
+
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 
 
@@ -34,10 +36,10 @@ def list_images(source: str | Path) -> tuple[Path, list[ImageRef]]:
         files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS)
         images = [ImageRef(p.relative_to(root).as_posix(), p) for p in files]
         if not images:
-            raise ValueError(f"images={source}: no image files ({', '.join(EXTENSIONS)}) in this folder")
+            raise InputError(f"images={source}: no image files ({', '.join(EXTENSIONS)}) in this folder")
         return root, images
     if not source.is_file():
-        raise FileNotFoundError(f"images={source}: no such folder or list file")
+        raise MissingFileError(f"images={source}: no such folder or list file")
     root = source.resolve().parent
     names = _read_list(source)
     seen: set[str] = set()
@@ -45,13 +47,13 @@ def list_images(source: str | Path) -> tuple[Path, list[ImageRef]]:
     for where, name in names:
         path = (root / name).resolve()
         if not path.is_file():
-            raise FileNotFoundError(f"{source}:{where}: image file not found: {path}")
+            raise MissingFileError(f"{source}:{where}: image file not found: {path}")
         if name in seen:
-            raise ValueError(f"{source}:{where}: image {name!r} is listed twice")
+            raise InputError(f"{source}:{where}: image {name!r} is listed twice")
         seen.add(name)
         images.append(ImageRef(name, path))
     if not images:
-        raise ValueError(f"images={source}: the list names no images")
+        raise InputError(f"images={source}: the list names no images")
     return root, images
 
 
@@ -59,9 +61,12 @@ def _read_list(path: Path) -> list[tuple[str, str]]:
     """(where, name) pairs: 'line N' for text lists, 'item N' for JSON lists."""
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".json":
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{path}:{error.lineno}: not JSON ({error.msg})") from error
         if not isinstance(data, list) or not all(isinstance(x, str) and x for x in data):
-            raise ValueError(f"{path}: a JSON image list must be a list of non-empty path strings")
+            raise InputError(f"{path}: a JSON image list must be a list of non-empty path strings")
         return [(f"item {i}", x) for i, x in enumerate(data)]
     out = []
     for n, line in enumerate(text.splitlines(), start=1):

@@ -11,6 +11,8 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from reverie.errors import InputError
+
 # Placeholders each prompt must contain (a prompt that lacks one would silently ignore what it should show).
 REQUIRED: dict[str, tuple[str, ...]] = {
     "qa": ("num_questions",),
@@ -34,7 +36,7 @@ class Prompts:
             text = getattr(self, step)
             missing = [n for n in names if "{" + n + "}" not in text]
             if missing:
-                raise ValueError(f"prompts.{step} lacks the placeholder(s) {', '.join('{' + n + '}' for n in missing)}")
+                raise InputError(f"prompts.{step} lacks the placeholder(s) {', '.join('{' + n + '}' for n in missing)}")
 
     def render(self, step: str, **values: Any) -> str:
         """The prompt of ``step`` with its placeholders replaced by ``values``."""

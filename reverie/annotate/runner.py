@@ -16,6 +16,7 @@ from reverie.annotate.backends.base import Backend, Request, TransientError
 from reverie.annotate.cache import Cache, file_sha256, request_key
 from reverie.annotate.parse import MalformedReply
 from reverie.annotate.stats import Stats
+from reverie.errors import InputError
 
 
 @dataclass
@@ -52,7 +53,7 @@ class Runner:
         progress: bool = False,
     ) -> None:
         if max_attempts < 1:
-            raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+            raise InputError(f"max_attempts must be >= 1, got {max_attempts}")
         self.backend, self.stats, self.cache = backend, stats, cache
         self.max_attempts, self.retry_failed, self.progress = max_attempts, retry_failed, progress
         self._image_sha: dict[Path, str] = {}

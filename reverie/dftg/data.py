@@ -12,6 +12,7 @@ from pathlib import Path
 
 from reverie.data.datamodule import ReverieDataModule
 from reverie.data.mixture import LlavaSource, ReverieSource, Source
+from reverie.errors import InputError
 
 
 def extra_source(
@@ -21,10 +22,10 @@ def extra_source(
     if arm == "none":
         return None
     if arm not in extra:
-        raise ValueError(f"data.arm={arm!r}: not 'none' nor a key of data.extra ({sorted(extra)})")
+        raise InputError(f"data.arm={arm!r}: not 'none' nor a key of data.extra ({sorted(extra)})")
     path = extra[arm]
     if not path:
-        raise ValueError(f"data.arm={arm}: set data.extra.{arm}=<file written by python -m reverie.targeted>")
+        raise InputError(f"data.arm={arm}: set data.extra.{arm}=<file written by python -m reverie.targeted>")
     path = Path(path)
     if reflective:
         path = path.with_name(path.stem + ".reverie.json")

@@ -19,6 +19,7 @@ import numpy as np
 
 from reverie.dftg.extract import load_vocabulary
 from reverie.dftg.truth import ImageTruth, ObjectFact
+from reverie.errors import InputError
 from reverie.eval.chair import ObjectVocabulary
 from reverie.eval.io import EvalDataError, read_jsonl
 
@@ -121,7 +122,7 @@ class NoisyDetector(Detector):
     ) -> None:
         for name, value in (("miss_rate", miss_rate), ("false_positive_rate", false_positive_rate)):
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f"NoisyDetector: {name} must be in [0, 1], got {value}")
+                raise InputError(f"NoisyDetector: {name} must be in [0, 1], got {value}")
         self.base, self.miss_rate, self.false_positive_rate, self.seed = base, miss_rate, false_positive_rate, seed
         self.categories = sorted(load_vocabulary(synonyms).categories)
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from reverie.dftg.detectors import WorldTruth
 from reverie.dftg.verify import verify
+from reverie.errors import InputError
 from reverie.eval.io import read_jsonl
 from reverie.world.exports.llava import conversation
 from reverie.world.facts import SceneFacts
@@ -59,13 +60,13 @@ def allocate(size: int, mix: Mapping[str, float], negative_share: float) -> dict
     """(positives, negatives) per type: ``size`` split by ``mix`` (largest remainder), each by ``negative_share``."""
     unknown = sorted(set(mix) - set(TYPES))
     if unknown:
-        raise ValueError(f"types: unknown instruction type(s) {unknown}; known: {', '.join(TYPES)}")
+        raise InputError(f"types: unknown instruction type(s) {unknown}; known: {', '.join(TYPES)}")
     if size < 1:
-        raise ValueError(f"size must be at least 1, got {size}")
+        raise InputError(f"size must be at least 1, got {size}")
     if any(w < 0 for w in mix.values()) or sum(mix.values()) <= 0:
-        raise ValueError(f"types: weights must be >= 0 and not all zero, got {dict(mix)}")
+        raise InputError(f"types: weights must be >= 0 and not all zero, got {dict(mix)}")
     if not 0.0 <= negative_share <= 1.0:
-        raise ValueError(f"negative_share must be in [0, 1], got {negative_share}")
+        raise InputError(f"negative_share must be in [0, 1], got {negative_share}")
     total = sum(mix.values())
     exact = {t: size * w / total for t, w in mix.items()}
     counts = {t: int(v) for t, v in exact.items()}
@@ -83,7 +84,7 @@ def load_scenes(path: str | Path, split: str | None) -> list[Scene]:
         objects = tuple(Obj(o["category"], o["color"], o["size"], tuple(o["cell"]), (0.5, 0.5)) for o in row["objects"])
         scenes.append(Scene(index, row["image"], row["split"], row["theme"], objects))
     if not scenes:
-        raise ValueError(f"{path}: no scenes in split {split!r}")
+        raise InputError(f"{path}: no scenes in split {split!r}")
     return scenes
 
 
@@ -92,13 +93,13 @@ def concept_weights(profile: dict, mode: str, vocab: Vocab, weight_by: str, top:
     if mode == "untargeted":
         return dict.fromkeys(vocab.names, 1.0)
     if weight_by not in WEIGHTS:
-        raise ValueError(f"weight_by must be one of {WEIGHTS}, got {weight_by!r}")
+        raise InputError(f"weight_by must be one of {WEIGHTS}, got {weight_by!r}")
     concepts = profile["concepts"]
     order = [c for c in profile.get("top", []) if c in vocab.by_name] or sorted(concepts)
     weights = {c: float(concepts[c][weight_by]) for c in order if concepts[c]["hallucinations"] > 0}
     weights = {c: w for c, w in list(weights.items())[: top or None] if w > 0}
     if not weights:
-        raise ValueError("the profile has no object hallucinations of this vocabulary to target")
+        raise InputError("the profile has no object hallucinations of this vocabulary to target")
     return weights
 
 
@@ -130,7 +131,7 @@ class TargetedGenerator:
         seed: int = 0,
     ) -> None:
         if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+            raise InputError(f"mode must be one of {MODES}, got {mode!r}")
         self.mode, self.vocab, self.seed = mode, vocab, seed
         self.types = dict(types or {"existence": 0.55, "attribute": 0.15, "position": 0.15, "relation": 0.15})
         self.negative_share = negative_share
@@ -159,7 +160,7 @@ class TargetedGenerator:
             if self._pools.setdefault((kind, positive, c), self._pool(kind, positive, c))
         }
         if not usable:
-            raise ValueError(f"no image of the split supports a {kind} question about {sorted(weights)}")
+            raise InputError(f"no image of the split supports a {kind} question about {sorted(weights)}")
         names = sorted(usable)
         p = np.array([usable[c] for c in names], dtype=float)
         return names[rng.choice(len(names), p=p / p.sum())]

@@ -19,6 +19,7 @@ from pathlib import Path
 from reverie.dftg.extract import Triple
 from reverie.dftg.judge import Checks
 from reverie.dftg.truth import ImageTruth
+from reverie.errors import InputError
 
 RANK_BY = "invention_rate"
 
@@ -136,7 +137,7 @@ def ranked(concepts: dict[str, dict], key: str = RANK_BY) -> list[str]:
     return sorted(hit, key=lambda c: (-concepts[c][key], -concepts[c]["hallucinations"], c))
 
 
-class ProfileError(ValueError):
+class ProfileError(InputError):
     """A profile file that cannot be used; the message names the file."""
 
 

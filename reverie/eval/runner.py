@@ -14,6 +14,7 @@ from pathlib import Path
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from reverie.errors import InputError
 from reverie.eval.generation import GenerationSettings, Generator
 from reverie.eval.records import write_results
 from reverie.eval.tasks import EvalPrediction, EvalQuestion, pope_cooccurrence_gap, pope_mean_f1
@@ -74,7 +75,7 @@ def evaluate(
         task = instantiate(node)
         questions = select(task.questions, only_images_in, eval_cfg.get("max_questions"))
         if not questions:
-            raise ValueError(f"eval task {key}: no questions left to ask (check only_images_in / the question file)")
+            raise InputError(f"eval task {key}: no questions left to ask (check only_images_in / the question file)")
         generator.settings = GenerationSettings(
             **{**base.as_dict(), "max_new_tokens": max_new_tokens or base.max_new_tokens}
         )

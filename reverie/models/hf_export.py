@@ -18,20 +18,21 @@ from torch import nn
 from reverie.data.conversation import Conversation, Turn
 from reverie.data.encode import SampleEncoder
 from reverie.data.templates import ChatTemplate, to_jinja
+from reverie.errors import InputError
 from reverie.models.lvlm import LVLM
 from reverie.models.vision import HFVisionEncoder
 
 
 def _check_exportable(model: LVLM) -> None:
     if not isinstance(model.vision_tower, HFVisionEncoder):
-        raise ValueError(
+        raise InputError(
             f"export needs a transformers vision tower (CLIP/SigLIP: model/vision_encoder=hf_local, the tiny default "
             f"tower, or model=hf_llava); this model has {type(model.vision_tower).__name__}, which has no LLaVA layout"
         )
     projector = model.multi_modal_projector
     linears = [n for n, m in projector.named_children() if isinstance(m, nn.Linear)]
     if linears != ["linear_1", "linear_2"]:
-        raise ValueError(f"export needs LLaVA's 2-layer projector (mlp2x_gelu); this one has layers {linears}")
+        raise InputError(f"export needs LLaVA's 2-layer projector (mlp2x_gelu); this one has layers {linears}")
 
 
 def merged_language_model(model: LVLM) -> nn.Module:

@@ -17,6 +17,7 @@ from typing import Any
 import openai
 
 from reverie.annotate.backends.base import Reply, Request, TransientError
+from reverie.errors import InputError
 
 _FATAL = (401, 403, 404)  # wrong key, no access, wrong URL or model: stop at once
 
@@ -44,7 +45,7 @@ class OpenAIChat:
         if api_key_env:
             key = os.environ.get(api_key_env)
             if not key:
-                raise ValueError(
+                raise InputError(
                     f"annotator.api_key_env: the environment variable {api_key_env} is not set; export it, or set "
                     "annotator.api_key_env=null for a server that needs no key"
                 )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reverie.annotate.backends.base import Reply, Request
+from reverie.errors import InputError
 
 QA_FIELDS = ("question", "correct_answer", "confusing_answer", "question_type", "probe")
 
@@ -31,7 +32,7 @@ class WorldOracle:
         drafts: dict[str, list[dict[str, Any]]] | None = None,
     ) -> None:
         if (world is None) == (drafts is None):
-            raise ValueError("the world annotator needs annotator.world: the folder of a built world")
+            raise InputError("the world annotator needs annotator.world: the folder of a built world")
         if drafts is None:
             from reverie.world.exports.reverie_drafts import world_drafts  # here: the world build imports this module
 

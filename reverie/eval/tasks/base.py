@@ -16,6 +16,7 @@ from typing import Any
 
 from torchmetrics import Metric
 
+from reverie.errors import InputError
 from reverie.eval.answers import DEFAULT_STOP_STRINGS, ParserKind, get_parser, parse_answer
 from reverie.eval.records import SampleRecord, ScoreResult
 
@@ -133,7 +134,7 @@ def check_unique_ids(questions: Sequence[EvalQuestion]) -> None:
     for question in questions:
         first = seen.setdefault(question.question_id, question)
         if first is not question:
-            raise ValueError(
+            raise InputError(
                 f"{question.meta.get('source')}: duplicate question_id {question.question_id!r} "
                 f"(first at {first.meta.get('source')})"
             )
