@@ -21,6 +21,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
+from reverie.cli import user_errors
 from reverie.data.templates import get_template
 from reverie.dftg.extract import EmptyDescriptionError, Extractor
 from reverie.dftg.images import list_images
@@ -29,6 +30,7 @@ from reverie.dftg.profile import Diagnosed, build_profile, plot_profile
 from reverie.eval.generation import GenerationSettings, Generator
 from reverie.eval.io import EvalDataError, read_jsonl, require, resolve_image
 from reverie.evaluate import load_run
+from reverie.outputs import check_new_files, check_not_input
 from reverie.resolvers import register
 
 register()
@@ -58,6 +60,9 @@ def read_descriptions(path: str | Path, image_dir: str | Path) -> tuple[list[Pat
 def diagnose(cfg: DictConfig, out: Path) -> Path:
     """Run the diagnosis configured by ``cfg`` (diagnose.yaml) and write its files to ``out``; returns profile.json."""
     run_dir = Path(cfg.run_dir).resolve()
+    files = [out / "descriptions.jsonl", out / "profile.json", out / "profile.png"]
+    check_not_input("diagnose.out", files[0], {"diagnose.descriptions": cfg.diagnose.descriptions})
+    check_new_files("diagnose.out", files, cfg.overwrite)
     run_cfg, tokenizer, model = load_run(run_dir, cfg.ckpt)
     own = {key: OmegaConf.to_container(cfg[key], resolve=False) for key in ("diagnose", "extractor", "detector")}
     merged = OmegaConf.merge(run_cfg, own, {"seed": cfg.seed})  # ${world:...} resolves against the run's world
@@ -129,6 +134,7 @@ def diagnose(cfg: DictConfig, out: Path) -> Path:
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="diagnose")
+@user_errors
 def main(cfg: DictConfig) -> None:
     print(diagnose(cfg, Path(cfg.diagnose.out)).resolve())
 

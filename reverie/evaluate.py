@@ -30,6 +30,7 @@ def load_run(run_dir: Path, ckpt: str):
     saved = run_dir / ".hydra" / "config.yaml"
     if not saved.is_file():
         raise FileNotFoundError(f"{run_dir} is not a reverie run folder (no .hydra/config.yaml)")
+    checkpoint = find_checkpoint(run_dir, ckpt)  # before building anything: a run without one fails at once
     cfg = OmegaConf.load(saved)
     cfg.paths.output_dir = str(run_dir)
     if OmegaConf.select(cfg, "model.vision_encoder.steps") is not None:  # a world-pretrained tower: the checkpoint
@@ -38,7 +39,7 @@ def load_run(run_dir: Path, ckpt: str):
     model = build_lvlm(cfg, tokenizer)
     stage = OmegaConf.to_container(cfg.stage, resolve=True)
     apply_stage(model, stage["name"], lora=stage.get("lora"))  # same parameter names (LoRA wrappers) as training
-    load_model_weights(model, find_checkpoint(run_dir, ckpt))
+    load_model_weights(model, checkpoint)
     return cfg, tokenizer, model
 
 

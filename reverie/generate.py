@@ -23,6 +23,7 @@ from reverie.data.conversation import Conversation, Part, Turn
 from reverie.data.templates import get_template
 from reverie.errors import InputError, MissingFileError
 from reverie.eval.generation import GenerationSettings, Generator
+from reverie.outputs import check_new_files, check_not_input
 from reverie.resolvers import register
 
 register()
@@ -108,6 +109,8 @@ def read_questions(path: Path) -> list[dict]:
             record = json.loads(line)
         except json.JSONDecodeError as e:
             raise InputError(f"{path}:{number}: not JSON: {e}") from e
+        if not isinstance(record, dict):
+            raise InputError(f"{path}:{number}: expected a JSON object with 'image' and 'question'")
         missing = [k for k in ("image", "question") if not isinstance(record.get(k), str)]
         if missing:
             raise InputError(f"{path}:{number}: missing {missing} (each line needs 'image' and 'question')")
@@ -116,11 +119,12 @@ def read_questions(path: Path) -> list[dict]:
         if not image.is_file():
             raise MissingFileError(f"{path}:{number}: image not found: {image}")
         records.append({"id": record.get("id", str(number)), **record, "image": str(image)})
+    if not records:
+        raise InputError(f"{path}: no questions (one JSON object a line, with 'image' and 'question')")
     return records
 
 
-def ask_many(generator: Generator, path: Path, out: Path, explain_prompt: str | None) -> Path:
-    records = read_questions(path)
+def ask_many(generator: Generator, records: list[dict], path: Path, out: Path, explain_prompt: str | None) -> Path:
     answers = generator.generate([(r["question"], r["image"]) for r in records])
     rationales: list[str | None] = [None] * len(records)
     if explain_prompt:
@@ -138,10 +142,12 @@ def ask_many(generator: Generator, path: Path, out: Path, explain_prompt: str | 
         ]
         bs = generator.settings.batch_size
         rationales = [t for i in range(0, len(convs), bs) for t in generator.generate_conversations(convs[i : i + bs])]
-    with out.open("w") as f:
+    tmp = out.with_name(out.name + ".tmp")
+    with tmp.open("w") as f:
         for record, answer, rationale in zip(records, answers, rationales, strict=True):
             row = {**record, "answer": answer} | ({"rationale": rationale} if rationale is not None else {})
             f.write(json.dumps(row) + "\n")
+    tmp.replace(out)  # whole or not at all
     print(f"[reverie] answered {len(records)} questions from {path}")
     return out
 
@@ -152,14 +158,19 @@ def main(cfg: DictConfig) -> None:
     one = cfg.image is not None or cfg.prompt is not None
     if one == (cfg.questions is not None) or (one and (cfg.image is None or cfg.prompt is None)):
         raise InputError("ask either one question (image=PATH prompt=TEXT) or many (questions=FILE.jsonl)")
-    generator, explain_prompt = load_generator(cfg)
-    explain_prompt = explain_prompt if cfg.explain else None
     if one:
-        ask_one(generator, cfg.image, cfg.prompt, explain_prompt)
+        if not Path(cfg.image).is_file():
+            raise MissingFileError(f"image not found: {cfg.image}")
+        generator, explain_prompt = load_generator(cfg)
+        ask_one(generator, cfg.image, cfg.prompt, explain_prompt if cfg.explain else None)
         return
     path = Path(cfg.questions)
     out = Path(cfg.out) if cfg.out else path.with_name(f"{path.stem}.answers.jsonl")
-    print(ask_many(generator, path, out, explain_prompt).resolve())
+    records = read_questions(path)  # before loading the model: a bad file fails at once
+    check_not_input("out", out, {"questions": path, **{f"image of line {r['id']}": r["image"] for r in records}})
+    check_new_files("out", [out], cfg.overwrite)
+    generator, explain_prompt = load_generator(cfg)
+    print(ask_many(generator, records, path, out, explain_prompt if cfg.explain else None).resolve())
 
 
 if __name__ == "__main__":

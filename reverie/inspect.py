@@ -21,6 +21,7 @@ from reverie.cli import user_errors
 from reverie.data.encode import SampleEncoder
 from reverie.data.templates import get_template
 from reverie.data.tokenizer import build_tokenizer
+from reverie.errors import InputError
 from reverie.resolvers import register
 
 register()
@@ -59,7 +60,7 @@ def format_text(sample: dict) -> str:
 @user_errors
 def main(cfg: DictConfig) -> None:
     if cfg.inspect.format not in ("text", "jsonl"):
-        raise ValueError(f"inspect.format={cfg.inspect.format!r}; expected 'text' or 'jsonl'")
+        raise InputError(f"inspect.format={cfg.inspect.format!r}; expected 'text' or 'jsonl'")
     data, _ = build_data(cfg)
     convs = data.train_convs if cfg.inspect.split == "train" else data.val_convs
     tok_cfg = cfg.model.llm.tokenizer

@@ -15,8 +15,10 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from reverie.cli import user_errors
 from reverie.dftg.generate import TargetedGenerator, write_outputs
 from reverie.dftg.profile import ProfileError, load_profile
+from reverie.outputs import check_new_files, check_not_input
 from reverie.resolvers import world_dir
 from reverie.world import load_manifest
 from reverie.world.config import WorldConfig
@@ -35,7 +37,18 @@ def world_of(profile: dict, path: str, options: dict | None, cache_dir: str) -> 
     return files["scenes"], WorldConfig(**options)
 
 
+def output_paths(out: str | Path, reverie: bool) -> list[Path]:
+    """The files a run writes: ``out``, ``<stem>.report.json`` and (with ``reverie``) ``<stem>.reverie.json``."""
+    out = Path(out)
+    names = [out, out.with_name(out.stem + ".report.json")]
+    return names + ([out.with_name(out.stem + ".reverie.json")] if reverie else [])
+
+
 def run(cfg: DictConfig) -> Path:
+    paths = output_paths(cfg.out, cfg.reverie)
+    for path in paths:
+        check_not_input("out", path, {"diagnosis": cfg.diagnosis})
+    check_new_files("out", paths, cfg.overwrite)
     profile = load_profile(cfg.diagnosis)
     options = OmegaConf.to_container(cfg.world, resolve=True) if cfg.world is not None else None
     scenes, world = world_of(profile, cfg.diagnosis, options, cfg.cache_dir)
@@ -60,6 +73,7 @@ def run(cfg: DictConfig) -> Path:
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="targeted")
+@user_errors
 def main(cfg: DictConfig) -> None:
     print(run(cfg).resolve())
 

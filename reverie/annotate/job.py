@@ -17,7 +17,12 @@ from reverie.annotate.pipeline import PipelineSettings, annotate
 from reverie.annotate.prompts import Prompts
 from reverie.annotate.runner import Runner
 from reverie.annotate.stats import Stats
+from reverie.errors import InputError
+from reverie.redact import redact
 from reverie.world.exports.io import write_json, write_json_list, write_jsonl
+
+STEPS = ("qa", "rationales", "filter")  # each step's rows: <step>.jsonl
+OWN_FILES = frozenset({*(f"{s}.jsonl" for s in STEPS), "failures.jsonl", "reverie.json", "summary.json", "cache.jsonl"})
 
 
 def run_job(
@@ -28,15 +33,17 @@ def run_job(
     settings: PipelineSettings,
     limit: int | None = None,
     progress: bool = True,
+    secrets: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Annotate the images of ``images`` (folder or list file) into ``out``; returns the summary."""
+    """Annotate the images of ``images`` (folder or list file) into ``out``; returns the summary (written with
+    secret-named settings and any of ``secrets`` redacted, e.g. a key sent in ``extra_body``)."""
     root, refs = list_images(images)
     if limit is not None:
         refs = refs[:limit]
     stems: dict[str, str] = {}
     for ref in refs:
         if ref.stem in stems:
-            raise ValueError(f"images {stems[ref.stem]!r} and {ref.name!r} would get the same record ids; rename one")
+            raise InputError(f"images {stems[ref.stem]!r} and {ref.name!r} would get the same record ids; rename one")
         stems[ref.stem] = ref.name
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -69,6 +76,7 @@ def run_job(
         "reverie_json": str((out / "reverie.json").resolve()),
         "seconds": round(time.perf_counter() - start, 2),
     }
+    summary = redact(summary, secrets={s for s in secrets if s})
     _atomic(write_json, out / "summary.json", summary)
     return summary
 
