@@ -29,6 +29,7 @@ from reverie.dftg.judge import judge
 from reverie.dftg.profile import Diagnosed, build_profile, plot_profile
 from reverie.eval.generation import GenerationSettings, Generator
 from reverie.eval.io import EvalDataError, read_jsonl, require, resolve_image
+from reverie.errors import InputError
 from reverie.evaluate import load_run
 from reverie.outputs import check_new_files, check_not_input
 from reverie.resolvers import register
@@ -101,9 +102,10 @@ def diagnose(cfg: DictConfig, out: Path) -> Path:
             items.append(item)
             handle.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
     if len(empty) > d.max_empty_fraction * len(images):
-        raise RuntimeError(
+        raise InputError(
             f"{len(empty)} of {len(images)} descriptions are empty (more than diagnose.max_empty_fraction="
-            f"{d.max_empty_fraction}), e.g. {empty[:5]}; see {out / 'descriptions.jsonl'}"
+            f"{d.max_empty_fraction}), e.g. {empty[:5]}: is the model trained to describe? (a +debug=fast run is not: "
+            f"give diagnose.max_empty_fraction=1 to try the command anyway); see {out / 'descriptions.jsonl'}"
         )
     profile = build_profile(items, extractor.vocabulary.categories, d.top_k)
     profile["skipped"] = {"empty_description": len(empty), "images": empty}

@@ -362,9 +362,9 @@ def paths_default(job: Job) -> None:
     assert Path(job.cfg.data.train_sources[0].path).is_relative_to(Path(job.cfg.paths.cache_dir).resolve())
 
 
-def debug_fast(job: Job) -> None:
-    assert job.cfg.trainer.fast_dev_run is True and job.cfg.logger is None and job.cfg.callbacks is None
-    assert job.cfg.world.num_images == 60
+def debug_fast(job: Job) -> None:  # the run itself (seconds, a checkpoint the other commands read): test_debug_run.py
+    assert job.cfg.model.vision_encoder.steps <= 20 and job.cfg.world.num_images == 60
+    assert job.cfg.trainer.limit_train_batches == 1 and job.cfg.callbacks.model_checkpoint.save_last
 
 
 def objective_uniform(job: Job) -> None:
