@@ -158,6 +158,8 @@ def main(cfg: DictConfig) -> None:
     one = cfg.image is not None or cfg.prompt is not None
     if one == (cfg.questions is not None) or (one and (cfg.image is None or cfg.prompt is None)):
         raise InputError("ask either one question (image=PATH prompt=TEXT) or many (questions=FILE.jsonl)")
+    if (cfg.run_dir is None) == (cfg.hf is None):
+        raise InputError("give one model: run_dir=RUN (a reverie run) or hf=FOLDER (a Hugging Face LLaVA folder)")
     if one:
         if not Path(cfg.image).is_file():
             raise MissingFileError(f"image not found: {cfg.image}")
