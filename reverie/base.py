@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import yaml
 from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from reverie.errors import InputError
 from reverie.provenance import content_hash, source_hash
+from reverie.redact import redacted_config
 from reverie.resolvers import world_key
 
 WEIGHTS = "weights.ckpt"
@@ -130,7 +132,7 @@ def _train(base: DictConfig, folder: Path) -> None:
     state = {f"model.{k}": v for k, v in fitted.built.model.state_dict().items()}
     torch.save({"state_dict": state}, tmp / WEIGHTS)
     write_summary(fitted, base, tmp, {})
-    OmegaConf.save(base, tmp / "config.yaml")
+    (tmp / "config.yaml").write_text(yaml.safe_dump(redacted_config(base), sort_keys=False))
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
 

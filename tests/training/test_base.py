@@ -107,7 +107,9 @@ def test_every_arm_of_a_world_gets_the_same_tokenizer(world_cache):
 
     vocabs = []
     for arm in ("reflection=answers_only", "reflection=paper", "data.train_sources.0.weight=0.5"):
-        cfg = _compose(["world.num_images=60", f"paths.cache_dir={world_cache}", "base=none", arm])
+        cfg = _compose(
+            ["world.num_images=60", "model.vision_encoder.steps=20", f"paths.cache_dir={world_cache}", "base=none", arm]
+        )
         built = build_all(cfg, None)
         vocabs.append(built.tokenizer.get_vocab())
     assert vocabs[0] == vocabs[1] == vocabs[2]

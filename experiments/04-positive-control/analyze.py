@@ -1,0 +1,170 @@
+"""Study 04's tables and plot from its sweep folder: per-run rows, the bases' binding, the dose response paired by
+seed against dose 0, and the minimal detectable effect (MDE) of each primary metric at the study's seed count.
+
+Usage: python experiments/04-positive-control/analyze.py SWEEP_DIR [OUT_DIR]
+Writes runs.csv (one row per run, base and arm metrics, code commit), results.md and dose_response.png to OUT_DIR
+(default: this folder). Every number in results.md is recomputed from runs.csv's rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+import sys
+from pathlib import Path
+
+from scipy import stats
+
+from reverie.report import code_version, load_runs
+
+DOSE = "data.train_sources.3.weight"
+PRIMARY = (
+    "eval/pope/adversarial/false_yes_rate",
+    "eval/pope/adversarial_gap",
+    "eval/chair/chair_i",
+    "eval/chair/cooccur_share",
+)
+SECONDARY = (
+    "eval/pope/random/accuracy",
+    "eval/pope/adversarial/accuracy",
+    "eval/pope/random/false_yes_rate",
+    "eval/pope/adversarial/yes_ratio",
+    "eval/pope/random/yes_ratio",
+)
+BINDS = 0.85  # a model "binds" (looks at the object asked about) at POPE random accuracy >= this
+
+
+def rows_of(sweep: Path) -> list[dict]:
+    rows = []
+    for run in load_runs(sweep):
+        base = {f"base/{k}": v for k, v in flatten_eval(run["base"]["eval"]).items()} if run["base"] else {}
+        rows.append(
+            {
+                "job": run["job"],
+                "seed": int(run["params"]["seed"]),
+                "dose": float(run["params"].get(DOSE, 0.0)),
+                "commit": code_version(run),
+                "base_key": run["base"]["key"] if run["base"] else "",
+                **{m: run["metrics"].get(m) for m in (*PRIMARY, *SECONDARY)},
+                **{f"base/{m}": base.get(f"base/{m}") for m in (*PRIMARY, *SECONDARY)},
+            }
+        )
+    return sorted(rows, key=lambda r: (r["dose"], r["seed"]))
+
+
+def flatten_eval(metrics: dict) -> dict:
+    return {f"eval/{k}": v for k, v in metrics.items()}
+
+
+def paired(rows: list[dict], metric: str, dose: float) -> list[float]:
+    """Per-seed differences (dose minus dose 0) of one metric."""
+    zero = {r["seed"]: r[metric] for r in rows if r["dose"] == 0.0 and r[metric] is not None}
+    return [r[metric] - zero[r["seed"]] for r in rows if r["dose"] == dose and r["seed"] in zero]
+
+
+def interval(diffs: list[float]) -> tuple[float, float, float, float]:
+    """Mean, 95 % t-interval (low, high) and two-sided paired t-test p of per-seed differences."""
+    n, mean = len(diffs), statistics.fmean(diffs)
+    half = stats.t.ppf(0.975, n - 1) * statistics.stdev(diffs) / n**0.5
+    p = float(stats.ttest_1samp(diffs, 0.0).pvalue)
+    return mean, mean - half, mean + half, p
+
+
+def mde(sd: float, n: int, power: float = 0.8) -> float:
+    """Smallest true paired mean difference a two-sided 5 % paired t-test detects with `power` at n seeds."""
+    return (stats.t.ppf(0.975, n - 1) + stats.t.ppf(power, n - 1)) * sd / n**0.5
+
+
+def main(sweep: Path, out: Path) -> None:
+    rows = rows_of(sweep)
+    with (out / "runs.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    doses = sorted({r["dose"] for r in rows})
+    commits = sorted({r["commit"] for r in rows})
+    lines = [f"# Study 04 results (recomputed from runs.csv: {len(rows)} runs, code {', '.join(commits)})", ""]
+
+    bases = {r["seed"]: r["base/eval/pope/random/accuracy"] for r in rows if r["base_key"]}
+    bound = sum(v >= BINDS for v in bases.values())
+    lines += [
+        f"## The bases ({len(bases)} seeds)",
+        "",
+        f"POPE random accuracy per seed: {', '.join(f'{s}: {v:.3f}' for s, v in sorted(bases.items()))}; "
+        f"{bound} of {len(bases)} reach {BINDS}.",
+        "",
+        "## Means per dose (mean over seeds)",
+        "",
+        "| dose | n | " + " | ".join(m.removeprefix("eval/") for m in (*PRIMARY, *SECONDARY)) + " |",
+        "|---|---|" + "---|" * (len(PRIMARY) + len(SECONDARY)),
+    ]
+    base_means = [statistics.fmean(r[f"base/{m}"] for r in rows if r["dose"] == 0.0) for m in (*PRIMARY, *SECONDARY)]
+    lines.append("| base (before) | " + f"{len(bases)} | " + " | ".join(f"{v:.3f}" for v in base_means) + " |")
+    for dose in doses:
+        members = [r for r in rows if r["dose"] == dose]
+        cells = [f"{statistics.fmean(r[m] for r in members):.3f}" for m in (*PRIMARY, *SECONDARY)]
+        lines.append(f"| {dose:g} | {len(members)} | " + " | ".join(cells) + " |")
+
+    lines += [
+        "",
+        "## Paired differences against dose 0 (same seed): mean [95 % t-interval], p, seeds lower",
+        "",
+        "| dose | " + " | ".join(m.removeprefix("eval/") for m in PRIMARY) + " |",
+        "|---|" + "---|" * len(PRIMARY),
+    ]
+    sds: dict[str, list[float]] = {m: [] for m in PRIMARY}
+    curves: dict[str, list[tuple[float, float, float, float]]] = {m: [] for m in PRIMARY}
+    for dose in doses[1:]:
+        cells = []
+        for m in PRIMARY:
+            diffs = paired(rows, m, dose)
+            mean, low, high, p = interval(diffs)
+            sds[m].append(statistics.stdev(diffs))
+            curves[m].append((dose, mean, low, high))
+            lower = sum(d < 0 for d in diffs)
+            cells.append(f"{mean:+.3f} [{low:+.3f}, {high:+.3f}], p={p:.3g}, {lower}/{len(diffs)}")
+        lines.append(f"| {dose:g} | " + " | ".join(cells) + " |")
+
+    n = len({r["seed"] for r in rows if r["dose"] == 0.0})
+    lines += [
+        "",
+        f"## Minimal detectable effect at {n} seeds (paired t-test, two-sided 5 %, power 80 %)",
+        "",
+        "sd = root mean square over the doses of the per-seed differences' standard deviation.",
+        "",
+        "| metric | sd of paired differences | MDE |",
+        "|---|---|---|",
+    ]
+    for m in PRIMARY:
+        sd = statistics.fmean(s**2 for s in sds[m]) ** 0.5
+        lines.append(f"| {m.removeprefix('eval/')} | {sd:.4f} | {mde(sd, n):.4f} |")
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    plot(out / "dose_response.png", curves)
+    print("\n".join(lines))
+
+
+def plot(path: Path, curves: dict[str, list[tuple[float, float, float, float]]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(curves), figsize=(3.4 * len(curves), 3.2))
+    for ax, (metric, points) in zip(axes, curves.items(), strict=True):
+        doses = [0.0] + [p[0] for p in points]
+        means = [0.0] + [p[1] for p in points]
+        lows = [0.0] + [p[1] - p[2] for p in points]
+        highs = [0.0] + [p[3] - p[1] for p in points]
+        ax.errorbar(doses, means, yerr=[lows, highs], marker="o", capsize=3)
+        ax.axhline(0.0, color="grey", lw=0.8)
+        ax.set_xlabel("dose (uses per epoch of 8 hard questions per image)", fontsize=7)
+        ax.set_title(metric.removeprefix("eval/") + "\nminus dose 0, paired", fontsize=8)
+    fig.suptitle("Positive control: dose response (mean and 95 % t-interval over seeds)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sweep_dir = Path(sys.argv[1])
+    main(sweep_dir, Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).parent)
