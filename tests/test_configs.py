@@ -188,7 +188,9 @@ class Job:
 
     @cached_property
     def summary(self) -> dict:  # one fast_dev_run step
-        return train(make_cfg(self.tmp_path, self.override, *self.extra, "trainer.fast_dev_run=true", "~logger"))
+        # The shared base is checked by its own choices (base=world, base=none); the others start from scratch.
+        base = [] if self.override.startswith("base=") else ["base=none"]
+        return train(make_cfg(self.tmp_path, self.override, *self.extra, *base, "trainer.fast_dev_run=true", "~logger"))
 
     @cached_property
     def module(self):
@@ -320,7 +322,8 @@ def strategy(cls: str) -> Callable[[Job], None]:
 
 def world_data(job: Job) -> None:
     counts = job.sources()
-    assert set(counts) == {"world_reverie", "world_questions", "world_captions"} and min(counts.values()) > 0
+    assert set(counts) == {"world_reverie", "world_questions", "world_captions", "world_mate_questions"}
+    assert counts.pop("world_mate_questions") == 0 and min(counts.values()) > 0  # the positive control's, off
 
 
 def tiny_model(job: Job) -> None:
@@ -332,7 +335,7 @@ def tiny_model(job: Job) -> None:
 
 def trainer_default(job: Job) -> None:
     trainer = build_trainer(job.cfg)
-    assert trainer.gradient_clip_val == 1.0 and trainer.max_epochs == 5 and trainer.accumulate_grad_batches == 1
+    assert trainer.gradient_clip_val == 1.0 and trainer.max_epochs == 1 and trainer.accumulate_grad_batches == 1
     assert trainer.precision == "32-true"  # CPU
 
 
@@ -365,6 +368,17 @@ def paths_default(job: Job) -> None:
 def debug_fast(job: Job) -> None:  # the run itself (seconds, a checkpoint the other commands read): test_debug_run.py
     assert job.cfg.model.vision_encoder.steps <= 20 and job.cfg.world.num_images == 60
     assert job.cfg.trainer.limit_train_batches == 1 and job.cfg.callbacks.model_checkpoint.save_last
+
+
+def base_world(job: Job) -> None:
+    base = job.summary["base"]  # trained (one batch under fast_dev_run), cached, evaluated: the "before" line
+    assert base is not None and (Path(base["dir"]) / "weights.ckpt").is_file() and base["eval"]
+    assert job.summary["provenance"]["hashes"]["base"] == base["content_hash"]
+    assert job.summary["config"]["trainer"]["max_epochs"] == 1 and job.cfg.base.epochs == 5  # phase after base
+
+
+def base_none(job: Job) -> None:
+    assert job.summary["base"] is None and job.summary["provenance"]["hashes"]["base"] is None
 
 
 def objective_uniform(job: Job) -> None:
@@ -452,6 +466,8 @@ CHECKS: dict[str, Callable[[Job], None]] = {
     "model/projector=linear": projector("linear_1", "act", linear=True),
     "model/projector=mlp2x_gelu": projector("linear_1", "act", "linear_2", linear=False),
     "objective=uniform": objective_uniform,
+    "base=world": base_world,
+    "base=none": base_none,
     "objective=dpo": preference(token_loss=False),
     "objective=reflective_dpo": preference(token_loss=True),
     "stage=align": stage("multi_modal_projector"),

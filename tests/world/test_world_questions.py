@@ -51,3 +51,20 @@ def test_mate_share_sets_where_absent_objects_come_from(tmp_path: Path) -> None:
     uniform, asked = mate_fraction(tmp_path / "uniform", 0.0)
     assert hard > 0.97  # every absent object a theme-mate (unless the scene has none left)
     assert uniform < 0.45 and asked == 20  # drawn over all absent categories: every category gets asked about
+
+
+def test_mate_questions_ask_half_about_present_objects_and_half_about_absent_theme_mates(tmp_path: Path) -> None:
+    build_world(tmp_path, WorldConfig(num_images=150, seed=5, mate_questions_per_image=8))
+    world = load_manifest(tmp_path)
+    oracle = Oracle(world)
+    theme_of = _theme_of(oracle)
+    rows = [
+        (s["image"], s["probes"][0]["category"], s["conversations"][1]["value"])
+        for split in ("train", "val", "test")
+        for s in read_json(world[f"llava.mate_questions.{split}"])
+    ]
+    assert len(rows) == 150 * 8
+    assert all((answer == "Yes") == (c in oracle.present(image)) for image, c, answer in rows)  # checked vs the scene
+    negatives = [(image, c) for image, c, answer in rows if answer == "No"]
+    assert abs(len(negatives) / len(rows) - 0.5) < 0.05
+    assert sum(theme_of[c] in _themes(oracle, image) for image, c in negatives) / len(negatives) > 0.97
