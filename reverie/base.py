@@ -79,6 +79,11 @@ def base_config(cfg: DictConfig) -> DictConfig | None:
         base.stage = spec.stage
         base.trainer.max_epochs = spec.epochs
         base.trainer.max_steps = -1
+        # One process, whatever the run's strategy: rank 0 trains it before Lightning starts the other ranks (they,
+        # and SLURM tasks started together, wait on the file lock and load it), so no rank waits on another.
+        base.trainer.devices = 1
+        base.trainer.num_nodes = 1
+        base.trainer.strategy = "auto"
         base.trainer.enable_checkpointing = False
         base.trainer.precision = cfg.trainer.precision  # resolved: bf16 on a bf16 GPU gives another base
         base.init_from = None

@@ -37,9 +37,13 @@ def test_base_trains_on_its_sources_with_its_own_settings():
     cfg = _compose(["base.sources.world_questions=0.5", "trainer.max_epochs=7", "objective.weights.answer=3"])
     base = base_config(cfg)
     assert [(s.name, s.weight) for s in base.data.train_sources] == [("world_questions", 0.5), ("world_captions", 1.0)]
-    assert base.data.val_sources == [] and base.trainer.max_epochs == 3 and base.objective.weights.answer == 1.0
+    assert base.data.val_sources == [] and base.trainer.max_epochs == 5 and base.objective.weights.answer == 1.0
     assert base.reflection.kinds == "none" and base.base is None and base.init_from is None
     assert base.logger is None and base.trainer.enable_checkpointing is False
+    # a DDP run's base trains in one process (the other ranks load it), so it is the same base
+    ddp = base_config(_compose(["trainer.devices=2", "trainer/strategy=ddp"]))
+    assert (ddp.trainer.devices, ddp.trainer.strategy) == (1, "auto")
+    assert base_key(ddp) == base_key(base_config(_compose([])))
 
 
 def test_base_key_depends_on_what_the_weights_depend_on_only():
