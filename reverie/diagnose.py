@@ -27,9 +27,9 @@ from reverie.dftg.extract import EmptyDescriptionError, Extractor
 from reverie.dftg.images import list_images
 from reverie.dftg.judge import judge
 from reverie.dftg.profile import Diagnosed, build_profile, plot_profile
+from reverie.errors import InputError
 from reverie.eval.generation import GenerationSettings, Generator
 from reverie.eval.io import EvalDataError, read_jsonl, require, resolve_image
-from reverie.errors import InputError
 from reverie.evaluate import load_run
 from reverie.outputs import check_new_files, check_not_input
 from reverie.resolvers import register
