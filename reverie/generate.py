@@ -30,7 +30,8 @@ register()
 
 
 class AnswerStreamer(TextStreamer):
-    """Writes generated text to stdout as it comes, up to the template's first stop string."""
+    """Writes generated text to stdout as it comes, up to the template's first stop string (the end-of-turn token,
+    which ends generation, decodes to it)."""
 
     def __init__(self, tokenizer, stops: tuple[str, ...]) -> None:
         super().__init__(tokenizer, skip_prompt=False, skip_special_tokens=False)
@@ -78,9 +79,7 @@ def load_generator(cfg: DictConfig) -> tuple[Generator, str]:
 
 def stream(generator: Generator, conv: Conversation) -> str:
     streamer = AnswerStreamer(generator.tokenizer, generator.template.stop_strings)
-    (answer,) = generator.generate_conversations(
-        [conv], streamer=streamer, stop_strings=list(generator.template.stop_strings), tokenizer=generator.tokenizer
-    )
+    (answer,) = generator.generate_conversations([conv], streamer=streamer)  # stops on the end-of-turn token
     sys.stdout.write("\n")
     return answer
 

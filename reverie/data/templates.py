@@ -3,6 +3,11 @@
 Labels come from the pieces, never from splitting a rendered string on separators (the LLaVA "tokenization
 mismatch" trap): each piece is tokenised on its own, so decoding a segment's supervised tokens gives back exactly
 the assistant text it came from.
+
+Every template closes an assistant turn with one end-of-turn marker (`end_of_turn`: `</s>`, `<|eot_id|>`,
+`<|im_end|>`, `<|end|>`) that is supervised, so the model learns to emit it and generation stops on its token alone
+(an export declares it as the tokenizer's end of text). `plain` is LLaVA's plain layout with `</s>` closing the answer
+instead of a newline: a newline is an ordinary text token, which no harness stops on.
 """
 
 from __future__ import annotations
@@ -36,8 +41,13 @@ class ChatTemplate:
     turn_glue: str = ""  # unsupervised text after an assistant turn
 
     @property
+    def end_of_turn(self) -> str:
+        """The marker that closes an assistant turn: what generation stops on, and an export's end of text."""
+        return self.assistant_suffix.strip() or self.assistant_suffix
+
+    @property
     def stop_strings(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.assistant_suffix.strip() or self.assistant_suffix,) if s)
+        return tuple(s for s in (self.end_of_turn,) if s)
 
     @property
     def special_strings(self) -> tuple[str, ...]:
@@ -144,7 +154,7 @@ TEMPLATES: dict[str, ChatTemplate] = {
             assistant_suffix="<|end|>",
             turn_glue="\n",
         ),
-        ChatTemplate("plain", user_suffix="\n", assistant_suffix="\n"),
+        ChatTemplate("plain", user_suffix="\n", assistant_suffix="</s>"),
     )
 }
 

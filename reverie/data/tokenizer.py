@@ -3,6 +3,8 @@
 A tiny tokenizer trains on a fixed corpus when the data names one (the built-in world names all of its text, so every
 arm of a study gets the same tokenizer, cached by the corpus' content), else on the run's own training text.
 Both get the image placeholder and every template marker as single special tokens, and a pad token.
+Stop strings become token ids by encoding them (`stop_token_id`), never by looking a string up as a token name: a
+newline is "\n" as text but "Ċ" as a byte-level token, and a lookup of the text silently gives <unk>.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from reverie.data.conversation import IMAGE_PLACEHOLDER
 from reverie.data.sources import REVERIE_KEYS, read_json_list, text_field
-from reverie.data.templates import TEMPLATES
+from reverie.data.templates import TEMPLATES, ChatTemplate
 from reverie.errors import InputError
 from reverie.provenance import content_hash, source_hash
 
@@ -31,6 +33,24 @@ def all_special_strings() -> list[str]:
     """Markers of every shipped template, so a tiny tokenizer works with any of them."""
     markers = {m for t in TEMPLATES.values() for m in t.special_strings}
     return [PAD, UNK, BOS, EOS, IMAGE_PLACEHOLDER, *sorted(markers - {PAD, UNK, BOS, EOS})]
+
+
+def stop_token_id(tokenizer, text: str, what: str = "stop string") -> int:
+    """The one token `text` encodes to (as the chat template encodes it: alone, no special tokens added); a text that
+    is not exactly one token is an error, since generation stops on a token, not on text."""
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    if len(ids) != 1:
+        pieces = tokenizer.convert_ids_to_tokens(ids)
+        raise InputError(
+            f"{what} {text!r} is {len(ids)} tokens {pieces} for this tokenizer, not one, so generation cannot stop on "
+            f"it; add it as a special token or pick a chat template whose end of turn is one token"
+        )
+    return ids[0]
+
+
+def end_of_turn_id(tokenizer, template: ChatTemplate) -> int:
+    """The token that closes an assistant turn of `template` (supervised in training; generation stops on it)."""
+    return stop_token_id(tokenizer, template.end_of_turn, f"chat template {template.name!r}: end of turn")
 
 
 def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:

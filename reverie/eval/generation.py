@@ -1,13 +1,16 @@
 """Batched generation for evaluation: chat-template prompts, LEFT padding, KV cache, greedy by default.
 
 Batched answers equal batch-size-1 answers (tested): left padding with a correct attention mask means padding never
-changes what a prompt's tokens attend to. Outputs are cut at the template's stop strings.
+changes what a prompt's tokens attend to. Generation stops on the template's end-of-turn token (which the model was
+trained to emit) or the tokenizer's end of text, and an answer is the decoded tokens before that token: no text is cut
+after decoding. Cutting at stop strings stays as a guard only; `stats` counts how often it changed an answer and how
+many answers ran to the token limit instead of stopping.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
 
@@ -15,6 +18,7 @@ from reverie.data.conversation import IMAGE_PLACEHOLDER, Conversation, Turn
 from reverie.data.dataset import load_image
 from reverie.data.encode import SampleEncoder
 from reverie.data.templates import ChatTemplate
+from reverie.data.tokenizer import end_of_turn_id
 from reverie.models.lvlm import LVLM
 
 
@@ -29,6 +33,21 @@ class GenerationSettings:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class GenerationStats:
+    """What generation did, summed over calls: answers that stopped on a stop token, ran to the limit, or were changed
+    by the text guard (a stop string inside the decoded answer: zero for a model that learned its template)."""
+
+    answers: int = 0
+    stopped: int = 0
+    hit_limit: int = 0
+    cut_by_guard: int = 0
+    guard_examples: list[str] = field(default_factory=list)  # first few raw answers the guard changed
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k != "guard_examples"}
 
 
 class Generator:
@@ -48,9 +67,9 @@ class Generator:
         self.settings = settings
         self.question_prompt = question_prompt
         self.encoder = SampleEncoder(tokenizer, template, model.num_image_tokens, max_length=1 << 30)
-        stop_ids = {tokenizer.convert_tokens_to_ids(s) for s in template.stop_strings}
-        stop_ids.add(tokenizer.eos_token_id)
-        self.eos_ids = sorted(i for i in stop_ids if i is not None and i != tokenizer.unk_token_id)
+        stop_ids = {end_of_turn_id(tokenizer, template), tokenizer.eos_token_id}
+        self.eos_ids = sorted(i for i in stop_ids if i is not None)
+        self.stats = GenerationStats()
 
     def conversation(self, prompt: str, image: str | None) -> Conversation:
         """A one-turn question, laid out as in training (`question_prompt` places the image)."""
@@ -90,11 +109,28 @@ class Generator:
             **sampling,
             **generate_kwargs,
         )
-        texts = self.tokenizer.batch_decode(out, skip_special_tokens=False)
-        return [self.cut(t) for t in texts]
+        return [self.answer(row) for row in out.tolist()]
+
+    def answer(self, new_ids: list[int]) -> str:
+        """The decoded tokens before the first stop token, stripped; counted in `stats`. The text guard (`cut`) should
+        change nothing: when it does, the model wrote a stop string as text, and that is counted."""
+        stops = set(self.eos_ids)
+        end = next((i for i, t in enumerate(new_ids) if t in stops), None)
+        self.stats.answers += 1
+        if end is None:
+            self.stats.hit_limit += 1
+        else:
+            self.stats.stopped += 1
+        text = self.tokenizer.decode(new_ids[:end], skip_special_tokens=False).strip()
+        guarded = self.cut(text)
+        if guarded != text:
+            self.stats.cut_by_guard += 1
+            if len(self.stats.guard_examples) < 5:
+                self.stats.guard_examples.append(text)
+        return guarded
 
     def cut(self, text: str) -> str:
-        """The answer: text before the first stop string, stripped."""
+        """Guard: text before the first stop string (end of turn, end of text, padding), stripped."""
         for stop in (*self.template.stop_strings, self.tokenizer.eos_token, self.tokenizer.pad_token):
             if stop:
                 text = text.split(stop, 1)[0]
@@ -106,6 +142,7 @@ class Generator:
         was_training = self.model.training
         self.model.eval()
         torch.manual_seed(self.settings.seed)
+        guarded = self.stats.cut_by_guard
         order = sorted(range(len(items)), key=lambda i: len(items[i][0]))  # similar lengths share a batch
         results: list[str] = [""] * len(items)
         bs = self.settings.batch_size
@@ -114,4 +151,9 @@ class Generator:
             for i, text in zip(chunk, self._batch([items[i] for i in chunk]), strict=True):
                 results[i] = text
         self.model.train(was_training)
+        if self.stats.cut_by_guard > guarded:
+            print(
+                f"[reverie] generation: {self.stats.cut_by_guard - guarded} of {len(items)} answers held a stop string "
+                f"as text and were cut after decoding (e.g. {self.stats.guard_examples[-1]!r})"
+            )
         return results

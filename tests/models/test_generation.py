@@ -24,8 +24,17 @@ def test_batched_equals_single(tmp_path, tokenizer, make_lvlm, make_images, temp
     assert len(set(single)) > 1  # prompts differ, and so do the answers: the comparison is not vacuous
 
 
-def test_generation_stops_at_template_stop_string(tokenizer, make_lvlm):
+@pytest.mark.parametrize("template", sorted(TEMPLATES))
+def test_answer_is_the_tokens_before_the_stop_token_and_the_text_guard_is_counted(tokenizer, make_lvlm, template):
     model = make_lvlm()
-    gen = Generator(model, tokenizer, TEMPLATES["chatml"], model.vision_tower.image_transform(), GenerationSettings())
-    assert gen.cut(" yes<|im_end|> trailing") == "yes"
-    assert tokenizer.convert_tokens_to_ids("<|im_end|>") in gen.eos_ids
+    gen = Generator(model, tokenizer, TEMPLATES[template], model.vision_tower.image_transform(), GenerationSettings())
+    eot = tokenizer(TEMPLATES[template].end_of_turn, add_special_tokens=False)["input_ids"]
+    assert len(eot) == 1 and eot[0] in gen.eos_ids and tokenizer.unk_token_id not in gen.eos_ids
+    yes = tokenizer(" yes", add_special_tokens=False)["input_ids"]
+    pad = tokenizer.pad_token_id
+    assert gen.answer([*yes, eot[0], *yes, pad]) == "yes"  # stopped: nothing after the stop token, no text cut
+    assert gen.answer([*yes, *yes]) == "yes yes"  # ran to the limit
+    assert gen.stats.as_dict() == {"answers": 2, "stopped": 1, "hit_limit": 1, "cut_by_guard": 0}
+    assert gen.answer([*yes, pad, *yes]) == "yes"  # padding written mid-answer: the text guard cuts it, counted
+    assert gen.stats.cut_by_guard == 1 and gen.stats.guard_examples == ["yes<pad> yes"]
+    assert gen.cut(f" yes{TEMPLATES[template].end_of_turn} trailing") == "yes"
