@@ -5,10 +5,16 @@ settings are the tower's and whose chat template (Jinja, from `to_jinja`) render
 as reverie rendered prompts in training. Loading it needs transformers only, not reverie; lmms-eval and VLMEvalKit
 read it as any llava-hf checkpoint. Before returning, the export re-reads its processor and checks that template and
 tokenisation agree with reverie's on sample prompts.
+
+The end of text is the template's end-of-turn token, the one the model was trained to close every answer with: the
+exported tokenizer's `eos_token`, `generation_config.json`'s `eos_token_id` and `config.json`'s `text_config` ids all
+name it (bos and pad ids are the tokenizer's too), so a harness that stops on the tokenizer's end of text (lmms-eval's
+`llava_hf`, plain `model.generate`) stops where reverie does, with no stop strings.
 """
 
 from __future__ import annotations
 
+import copy
 import warnings
 from pathlib import Path
 
@@ -18,6 +24,7 @@ from torch import nn
 from reverie.data.conversation import Conversation, Turn
 from reverie.data.encode import SampleEncoder
 from reverie.data.templates import ChatTemplate, to_jinja
+from reverie.data.tokenizer import end_of_turn_id
 from reverie.errors import InputError
 from reverie.models.lvlm import LVLM
 from reverie.models.vision import HFVisionEncoder
@@ -64,9 +71,12 @@ def export_hf_llava(model: LVLM, tokenizer, template: ChatTemplate, question_pro
     tower: HFVisionEncoder = model.vision_tower
     lm = merged_language_model(model)
     strategy = "default" if tower.has_cls and not tower.use_cls else "full"
+    tokenizer = export_tokenizer(tokenizer, template)
+    ids = {"bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id}
+    ids["pad_token_id"] = tokenizer.pad_token_id
     config = LlavaConfig(
         vision_config=tower.config.to_dict(),
-        text_config=lm.config.to_dict(),
+        text_config={**lm.config.to_dict(), **ids},
         image_token_id=model.image_token_id,
         vision_feature_layer=-1,  # the tower is saved cut at its feature layer
         vision_feature_select_strategy=strategy,
@@ -82,9 +92,8 @@ def export_hf_llava(model: LVLM, tokenizer, template: ChatTemplate, question_pro
             state[key] = torch.ones(param.shape) if key.endswith("weight") else torch.zeros(param.shape)
     hf.load_state_dict(state, strict=True, assign=True)
     hf.tie_weights()
-    stop_ids = [tokenizer.convert_tokens_to_ids(s) for s in template.stop_strings]
-    eos = sorted({i for i in [*stop_ids, tokenizer.eos_token_id] if i is not None and i != tokenizer.unk_token_id})
-    hf.generation_config.eos_token_id = eos
+    hf.generation_config.bos_token_id = tokenizer.bos_token_id
+    hf.generation_config.eos_token_id = tokenizer.eos_token_id  # the end of turn: generate stops by itself
     hf.generation_config.pad_token_id = tokenizer.pad_token_id
     hf.save_pretrained(out)
 
@@ -115,6 +124,21 @@ def export_hf_llava(model: LVLM, tokenizer, template: ChatTemplate, question_pro
     return out
 
 
+def export_tokenizer(tokenizer, template: ChatTemplate):
+    """A copy of `tokenizer` whose end of text is `template`'s end-of-turn token (what the model learned to emit)."""
+    eot = end_of_turn_id(tokenizer, template)
+    if tokenizer.eos_token_id == eot:
+        return tokenizer
+    exported = copy.deepcopy(tokenizer)
+    exported.eos_token = exported.convert_ids_to_tokens(eot)
+    if exported.eos_token_id != eot:
+        raise ValueError(
+            f"export: setting the tokenizer's eos_token to {exported.eos_token!r} gave id "
+            f"{exported.eos_token_id}, not {eot}"
+        )
+    return exported
+
+
 def check_export(out: Path, tokenizer, template: ChatTemplate, question_prompt: str, num_image_tokens: int) -> None:
     """Re-read the saved processor: its template must render like reverie's (an error), and its token ids should
     equal reverie's (a warning: some tokenizers merge text across template markers when given the whole string)."""
@@ -124,6 +148,7 @@ def check_export(out: Path, tokenizer, template: ChatTemplate, question_prompt: 
     from reverie.models.hf_llava import template_mismatch
 
     processor = AutoProcessor.from_pretrained(out, local_files_only=True)
+    check_end_of_text(out, processor.tokenizer, template)
     difference = template_mismatch(processor, template, question_prompt)
     if difference is not None:
         raise ValueError(f"export {out}: chat template differs: {difference}")
@@ -139,4 +164,23 @@ def check_export(out: Path, tokenizer, template: ChatTemplate, question_prompt: 
             f"export {out}: the processor tokenises a prompt differently from reverie ({len(theirs)} vs {len(ours)} "
             f"ids: {theirs[:20]} vs {ours[:20]}); answers from the exported model may differ",
             stacklevel=2,
+        )
+
+
+def check_end_of_text(out: Path, saved_tokenizer, template: ChatTemplate) -> None:
+    """The saved tokenizer, generation config and text config all end text with the template's end of turn."""
+    from transformers import GenerationConfig, LlavaConfig
+
+    eot = end_of_turn_id(saved_tokenizer, template)
+    generation = GenerationConfig.from_pretrained(out, local_files_only=True)
+    text = LlavaConfig.from_pretrained(out, local_files_only=True).text_config
+    found = {
+        "tokenizer eos_token_id": saved_tokenizer.eos_token_id,
+        "generation_config eos_token_id": generation.eos_token_id,
+        "config text_config eos_token_id": text.eos_token_id,
+    }
+    wrong = {k: v for k, v in found.items() if v != eot}
+    if wrong:
+        raise ValueError(
+            f"export {out}: end of text is not the end-of-turn token {template.end_of_turn!r} ({eot}): {wrong}"
         )
