@@ -65,9 +65,9 @@ def test_job_that_times_out_is_requeued_and_finishes_from_its_checkpoint(tmp_pat
     """A job with a 2-minute limit whose first segment needs ~2 minutes: SIGUSR2 a minute before the limit,
     submitit requeues it, and the same run dir resumes from checkpoints/last.ckpt and finishes. (A 1-minute limit
     is too tight to be reliable: slurmctld checks time limits and sends the warning signal only every 30 s.)"""
-    common = ["world.num_images=60", "eval=none", "~logger"]
+    common = ["world.num_images=60", "eval=none", "~logger", "base=none"]  # the requeue is about the run itself
     paths = {"REVERIE_CACHE_DIR": str(world_cache), "PYTHONPATH": str(Path(__file__).parent)}  # slow_steps.py
-    warm = [sys.executable, "-m", "reverie.run", "+debug=fast", *common, f"hydra.run.dir={tmp_path / 'warm'}"]
+    warm = [sys.executable, "-m", "reverie.run", "trainer.max_steps=1", *common, f"hydra.run.dir={tmp_path / 'warm'}"]
     # The world and tower are built into the cache first, so the job's minutes go to training.
     subprocess.run(warm, env={**os.environ, **paths}, capture_output=True, check=True, timeout=900)
     sweep = tmp_path / "sweep"

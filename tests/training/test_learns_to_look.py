@@ -72,6 +72,8 @@ def test_default_recipe_learns_to_answer_existence_from_the_image(tmp_path, worl
         "model.vision_encoder.steps=300",
         "data.train_sources.0.weight=0",  # dense questions only: no REVERIE records,
         "data.train_sources.2.weight=0",  # no captions
+        "base=none",  # from scratch: this is the binding test of the model and data path itself
+        "trainer.max_epochs=5",
         "trainer.max_steps=1500",
         "trainer.limit_val_batches=0",
         "eval.tasks.pope_adversarial=null",
