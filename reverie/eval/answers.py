@@ -4,6 +4,18 @@ A reflective model may answer "No. There is no cup because ..." or "Yes, because
 rationale's words decide the answer (LLaVA's POPE rule reads "not" anywhere in the first sentence as "no"), so the
 answer span is separated first (``split_rationale``) and the parser only sees that span. Parsers are registered by
 name so a config can pick one; the name travels with every result.
+
+Harnesses read the same POPE outputs differently, so a figure names its parser (and its prompt):
+
+- ``pope_llava`` (reverie's default): LLaVA's own rule, "no"/"not" in the first sentence -> no, else yes; never unknown.
+- ``lmms_eval``: lmms-eval's POPE rule, the whole output lower-cased and stripped must be exactly "yes" or "no"
+  ("Yes." or "No, there is none" count as neither). lmms-eval also leaves such answers out of precision and recall
+  (reverie counts an unknown on a yes question as a miss), and its ``yes_ratio`` is the share of ground-truth "yes"
+  (0.5 on balanced POPE whatever the model says), where reverie's ``yes_ratio`` is the share of *predicted* "yes".
+- ``vlmevalkit``: VLMEvalKit's yes/no extraction, "yes" among the words and not "no" -> yes, the reverse -> no, else
+  unknown (which VLMEvalKit may send to an LLM judge, when one is configured).
+
+With a model that answers a bare "Yes"/"No" (what LLaVA's short-answer suffix asks for) the three agree.
 """
 
 from __future__ import annotations
@@ -41,6 +53,7 @@ _LETTER_ONLY = re.compile(r"^\(?([A-Za-z])\)?[.):]?$")
 _LETTER_IN_PHRASE = re.compile(r"(?i:\b(?:answer|option)(?:\s+is)?)\s*:?\s*\(?([A-Z])\)?(?![A-Za-z])")
 _LETTER_LEADING = re.compile(r"^(?:\(([A-Z])\)|([A-Z])[.):,])\s*\S")
 _EDGE_PUNCTUATION = " \t\n\"'`.,!?;:"
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -153,6 +166,24 @@ def parse_strict(text: str, options: Sequence[str] = ()) -> str:
     """Only a bare yes/no (any case, surrounding punctuation ignored); anything else is unknown."""
     word = text.strip(_EDGE_PUNCTUATION).casefold()
     return word if word in (YES, NO) else UNKNOWN
+
+
+@register_parser("lmms_eval", "yes_no")
+def parse_lmms_eval(text: str, options: Sequence[str] = ()) -> str:
+    """lmms-eval's POPE rule: the text lower-cased and stripped is exactly "yes" or "no", else unknown (no punctuation
+    is dropped: "Yes." is unknown)."""
+    word = text.lower().strip()
+    return word if word in (YES, NO) else UNKNOWN
+
+
+@register_parser("vlmevalkit", "yes_no")
+def parse_vlmevalkit(text: str, options: Sequence[str] = ()) -> str:
+    """VLMEvalKit's yes/no extraction: among the words (punctuation removed, any case) "yes" without "no" -> yes, "no"
+    without "yes" -> no, else unknown ("not" is not "no": "It is not there." is unknown)."""
+    words = set(_WORD.findall(text.lower()))
+    if (YES in words) != (NO in words):
+        return YES if YES in words else NO
+    return UNKNOWN
 
 
 @register_parser("mme", "yes_no")

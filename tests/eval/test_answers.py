@@ -9,9 +9,11 @@ from reverie.eval.answers import (
     get_parser,
     parse_answer,
     parse_choice,
+    parse_lmms_eval,
     parse_mme,
     parse_pope_llava,
     parse_strict,
+    parse_vlmevalkit,
     register_parser,
     split_rationale,
     strip_stop_strings,
@@ -95,6 +97,31 @@ def test_strict(text: str, expected: str) -> None:
 )
 def test_mme_parser_reads_first_four_characters(text: str, expected: str) -> None:
     assert parse_mme(text) == expected
+
+
+# (output, LLaVA's rule, lmms-eval's, VLMEvalKit's): where harnesses part, and where a bare answer makes them agree
+HARNESSES = [
+    ("Yes", "yes", "yes", "yes"),
+    (" no ", "no", "no", "no"),
+    ("Yes.", "yes", "unknown", "yes"),
+    ("No, there is no cup.", "no", "unknown", "no"),
+    ("There is no cup.", "no", "unknown", "no"),
+    ("It is not there.", "no", "unknown", "unknown"),
+    ("Yes, but no saucer.", "no", "unknown", "unknown"),
+    ("Yes\nYes\nYes", "yes", "unknown", "yes"),  # an answer that never stopped
+    ("A red cup.", "yes", "unknown", "unknown"),
+    ("", "yes", "unknown", "unknown"),
+]
+
+
+@pytest.mark.parametrize(("text", "llava", "lmms_eval", "vlmevalkit"), HARNESSES)
+def test_harness_yes_no_rules(text: str, llava: str, lmms_eval: str, vlmevalkit: str) -> None:
+    assert (parse_pope_llava(text), parse_lmms_eval(text), parse_vlmevalkit(text)) == (llava, lmms_eval, vlmevalkit)
+
+
+def test_lmms_eval_reads_the_whole_output_only_without_the_rationale_split() -> None:
+    assert parse_answer("Yes.", "lmms_eval", split=False).value == "unknown"  # as lmms-eval reads it
+    assert parse_answer("Yes.", "lmms_eval").value == "yes"  # reverie's split takes the leading "Yes" first
 
 
 OPTIONS = ["apple", "banana", "cherry", "plum"]
