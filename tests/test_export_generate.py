@@ -1,5 +1,6 @@
 """`reverie.export` writes a Hugging Face LLaVA folder that transformers loads without reverie and that answers the
-world's POPE probes exactly as reverie did; `reverie.generate` streams an answer (the last line printed), explains it,
+world's POPE probes exactly as reverie did, stopping by itself (no stop strings, no text cutting), with and without
+LLaVA's short-answer suffix; `reverie.generate` streams an answer (the last line printed), explains it,
 answers a JSONL file in batches, and reads the exported folder as well as the run."""
 
 import json
@@ -18,23 +19,27 @@ HF_ONLY = textwrap.dedent(
     from PIL import Image
     from transformers import AutoProcessor, LlavaForConditionalGeneration
 
-    folder, stop, samples_files = sys.argv[1], sys.argv[2], sys.argv[3:]
+    folder, suffix, samples_files = sys.argv[1], sys.argv[2], sys.argv[3:]
     model = LlavaForConditionalGeneration.from_pretrained(folder).eval()
     processor = AutoProcessor.from_pretrained(folder)
+    eos = processor.tokenizer.eos_token_id
     answers = []
     for line in (line for samples_file in samples_files for line in open(samples_file)):
         sample = json.loads(line)
-        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": sample["prompt"]}]}]
+        question = sample["prompt"] + suffix
+        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
         text = processor.apply_chat_template(messages, add_generation_prompt=True)
         inputs = processor(images=Image.open(sample["image"]).convert("RGB"), text=text, return_tensors="pt")
-        with torch.no_grad():
-            out = model.generate(**inputs, max_new_tokens=12, do_sample=False)
-        new = processor.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=False)
-        answers.append(new.split(stop, 1)[0].split(processor.tokenizer.eos_token, 1)[0].strip())
+        with torch.no_grad():  # as a harness asks: no stop strings, the folder's own end of text
+            out = model.generate(**inputs, max_new_tokens=MAX_NEW, do_sample=False)
+        new = out[0, inputs["input_ids"].shape[1]:].tolist()
+        answers.append([processor.decode(new, skip_special_tokens=True).strip(), new[-1] == eos])
     assert not any(name.startswith("reverie") for name in sys.modules), "the export must load without reverie"
     print(json.dumps(answers))
     """
-)
+).replace("MAX_NEW", "12")  # eval=world's max_new_tokens
+SHORT_ANSWER = "\nAnswer the question using a single word or phrase."  # LLaVA-1.5's and lmms-eval's POPE suffix
+POPE = ("random", "adversarial")
 
 
 def run(args, world_cache, check=True, extra_env=None, **kw):
@@ -71,15 +76,37 @@ def exported(trained, world_cache):
     return folder
 
 
-def test_export_loads_without_reverie_and_answers_like_reverie(trained, exported, world_cache):
+@pytest.fixture(scope="module")
+def with_suffix(trained, world_cache):
+    """reverie's own answers when each POPE question ends with the short-answer suffix (eval.short_answer_suffix)."""
+    proc = run(
+        [
+            "-m",
+            "reverie.evaluate",
+            f"run_dir={trained}",
+            f"eval.short_answer_suffix='{SHORT_ANSWER}'",
+            "eval.max_questions=16",
+            "eval.tasks.chair=null",
+            "eval.tasks.pope_popular=null",
+        ],
+        world_cache,
+    )
+    return Path(proc.stdout.strip().splitlines()[-1]).parent
+
+
+@pytest.mark.parametrize("suffix", ["", SHORT_ANSWER], ids=["plain_question", "short_answer_suffix"])
+def test_export_stops_by_itself_and_answers_like_reverie(trained, exported, with_suffix, world_cache, suffix):
     assert {"config.json", "model.safetensors", "processor_config.json", "tokenizer.json"} <= {
         p.name for p in exported.iterdir()
     }
-    files = [trained / "eval" / f"pope_{split}.samples.jsonl" for split in ("random", "adversarial")]
+    folder = with_suffix if suffix else trained / "eval"
+    files = [folder / f"pope_{split}.samples.jsonl" for split in POPE]
     ours = [json.loads(line)["output"] for f in files for line in f.read_text().splitlines()]
-    theirs = json.loads(run(["-c", HF_ONLY, str(exported), "\n", *map(str, files)], world_cache).stdout)
-    assert theirs == ours
-    assert len(set(ours)) > 1  # real answers, not all alike
+    theirs = json.loads(run(["-c", HF_ONLY, str(exported), suffix, *map(str, files)], world_cache).stdout)
+    assert [answer for answer, _ in theirs] == ours  # probe by probe, with no text cut after decoding
+    assert all(stopped for _, stopped in theirs)  # every answer ended on the end-of-text token, within the limit
+    if not suffix:  # the world's questions carry no suffix yet, so with it this tiny model may answer all alike
+        assert len(set(ours)) > 1  # real answers, not all alike
 
 
 def test_generate_streams_explains_and_answers_files(trained, exported, world_cache, tmp_path):
