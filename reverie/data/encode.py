@@ -2,7 +2,8 @@
 
 The image placeholder becomes `num_image_tokens` image-token ids, and the length is checked after that expansion.
 Over-length samples are truncated after the image (never inside it) or skipped; every case is counted and reported,
-and too many skips is an error rather than a silently smaller dataset.
+and too many skips is an error rather than a silently smaller dataset. The template's end of turn must be one token
+(checked at construction): it is supervised at the end of every answer, and generation stops on it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from reverie.data.conversation import IMAGE_PLACEHOLDER, Conversation
 from reverie.data.preference import side_of
 from reverie.data.sample import IGNORE_INDEX, EncodedSample
 from reverie.data.templates import ChatTemplate, Piece
+from reverie.data.tokenizer import end_of_turn_id
 from reverie.errors import InputError
 
 
@@ -59,6 +61,7 @@ class SampleEncoder:
         self.image_token_id = tokenizer.convert_tokens_to_ids(IMAGE_PLACEHOLDER)
         if self.image_token_id is None or self.image_token_id == tokenizer.unk_token_id:
             raise ValueError(f"tokenizer has no {IMAGE_PLACEHOLDER} token")
+        self.end_of_turn_id = end_of_turn_id(tokenizer, template)  # one token, or an error before any training
         self._cache: dict[str, list[int]] = {}
 
     def _ids(self, texts: list[str]) -> list[list[int]]:

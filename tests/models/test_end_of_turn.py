@@ -3,6 +3,7 @@ text, so transformers' `generate` on the exported folder, with no stop strings a
 and returns exactly reverie's answer. Stop strings become token ids by encoding them, never by token-name lookup."""
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -36,6 +37,12 @@ def test_stop_strings_are_encoded_not_looked_up(tokenizer):
     assert tokenizer.convert_tokens_to_ids("\n") == tokenizer.unk_token_id  # the old lookup's silent <unk>
     with pytest.raises(InputError, match=r"'red green' is 4 tokens .* not one, so generation cannot stop on it"):
         stop_token_id(tokenizer, "red green")
+
+
+def test_a_template_whose_end_of_turn_is_not_one_token_fails_before_training(tokenizer):
+    template = replace(TEMPLATES["chatml"], name="custom", assistant_suffix="<|done|>")
+    with pytest.raises(InputError, match=r"chat template 'custom': end of turn '<\|done\|>' is \d+ tokens"):
+        SampleEncoder(tokenizer, template, 3, 10_000)
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
