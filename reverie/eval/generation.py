@@ -18,7 +18,6 @@ from reverie.data.conversation import IMAGE_PLACEHOLDER, Conversation, Turn
 from reverie.data.dataset import load_image
 from reverie.data.encode import SampleEncoder
 from reverie.data.templates import ChatTemplate
-from reverie.data.tokenizer import end_of_turn_id
 from reverie.models.lvlm import LVLM
 
 
@@ -67,7 +66,7 @@ class Generator:
         self.settings = settings
         self.question_prompt = question_prompt
         self.encoder = SampleEncoder(tokenizer, template, model.num_image_tokens, max_length=1 << 30)
-        stop_ids = {end_of_turn_id(tokenizer, template), tokenizer.eos_token_id}
+        stop_ids = {self.encoder.end_of_turn_id, tokenizer.eos_token_id}  # the end of turn is found by encoding
         self.eos_ids = sorted(i for i in stop_ids if i is not None)
         self.stats = GenerationStats()
 
