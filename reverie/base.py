@@ -84,6 +84,7 @@ def base_config(cfg: DictConfig) -> DictConfig | None:
         base.trainer.devices = 1
         base.trainer.num_nodes = 1
         base.trainer.strategy = "auto"
+        base.trainer.accumulate_grad_batches = 1  # the arm's global batch (devices x accumulation) is the arm's
         base.trainer.enable_checkpointing = False
         base.trainer.precision = cfg.trainer.precision  # resolved: bf16 on a bf16 GPU gives another base
         base.init_from = None

@@ -113,7 +113,7 @@ def test_ddp_evaluation_is_sharded_and_equals_one_process_on_the_same_weights(tm
     # (every answer ""), and a random init with the default small weights repeats the prompt's last token (also "").
     # One prompt per generate call, so that no answer depends on which questions share its batch.
     eval_overrides = ["eval=world", "eval.generation.batch_size=1", "eval.max_questions=23"]
-    random_model = ["stage.optim.lr=1e-9", "+model.llm.build.config.initializer_range=0.3"]
+    random_model = ["stage.optim.lr=1e-9", "+model.llm.build.config.initializer_range=0.3", "base=none"]
     ddp = ["data.batch_size=4", "trainer.devices=2", "trainer/strategy=ddp", *random_model, *eval_overrides]
     two, _ = run(tmp_path, world_cache, "two", *ddp, module="spy_run", REVERIE_SPY_DIR=str(spy_two))
     assert two["eval"]["pope/random/total"] > 0 and two["eval"]["chair/captions"] > 0

@@ -27,6 +27,7 @@ def run(out: Path, world_cache, *extra):
         "logger=wandb",
         "eval.max_questions=4",
         "experiment_name=wb_test",
+        "base=none",  # W&B's run of the job itself (a base would fail a bad eval file before the run starts)
         *extra,
     ]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)

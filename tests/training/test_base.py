@@ -41,7 +41,7 @@ def test_base_trains_on_its_sources_with_its_own_settings():
     assert base.reflection.kinds == "none" and base.base is None and base.init_from is None
     assert base.logger is None and base.trainer.enable_checkpointing is False
     # a DDP run's base trains in one process (the other ranks load it), so it is the same base
-    ddp = base_config(_compose(["trainer.devices=2", "trainer/strategy=ddp"]))
+    ddp = base_config(_compose(["trainer.devices=2", "trainer/strategy=ddp", "trainer.accumulate_grad_batches=2"]))
     assert (ddp.trainer.devices, ddp.trainer.strategy) == (1, "auto")
     assert base_key(ddp) == base_key(base_config(_compose([])))
 
