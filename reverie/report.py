@@ -123,7 +123,8 @@ _HIGHER = {"accuracy", "circular_accuracy", "f1", "mean_f1", "precision", "recal
 def better_direction(metric: str) -> int | None:
     """+1 when higher is better, -1 when lower is better, None when neither or unknown.
 
-    Lower: losses (`val_loss`, `val_losses/...`), CHAIR (`chair_s`, `chair_i`), `false_yes_rate` and
+    Lower: losses (`val_loss`, `val_losses/...`), CHAIR (`chair_s`, `chair_i`, `cooccur_share`: the hallucinated
+    objects' share that co-occurs with the image's objects), `false_yes_rate` and
     `pope/adversarial_gap` (the false-yes rate on adversarial minus random POPE negatives: co-occurrence
     hallucination, 0 when there is none). Higher: accuracy, F1, precision, recall, MME's acc/acc_plus/score.
     None: `yes_ratio` (0.5 is ideal on balanced POPE, so neither way is better), counts and anything else.
@@ -132,7 +133,7 @@ def better_direction(metric: str) -> int | None:
     if metric == "val_loss" or metric.startswith("val_losses/"):
         return -1
     name = metric.rsplit("/", 1)[-1].removesuffix("_ci_low").removesuffix("_ci_high")
-    if name.startswith("chair_") or name.startswith("false_yes") or name == "adversarial_gap":
+    if name.startswith("chair_") or name.startswith("false_yes") or name in ("adversarial_gap", "cooccur_share"):
         return -1
     if name in _HIGHER:
         return 1
