@@ -11,7 +11,6 @@ base's own evaluation, under the arm's `eval` config, is the "before" line of `r
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
 import shutil
@@ -24,7 +23,7 @@ from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from reverie.errors import InputError
-from reverie.provenance import content_hash, source_hash
+from reverie.provenance import cache_key, content_hash, source_hash
 from reverie.redact import redacted_config
 from reverie.resolvers import world_key
 
@@ -102,7 +101,7 @@ def base_key(base: DictConfig) -> str:
     keyed["trainer"] = {k: v for k, v in keyed["trainer"].items() if k != "default_root_dir"}
     keyed["world"] = world_key(OmegaConf.to_container(base.world, resolve=True))
     keyed["code"] = source_hash(*BASE_CODE)
-    return hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return cache_key(keyed, 16)
 
 
 def ensure_base(cfg: DictConfig) -> Base | None:
@@ -148,7 +147,7 @@ def _evaluate(cfg: DictConfig, base: DictConfig, folder: Path) -> dict:
     if not cfg.eval.get("tasks"):
         return {}
     keyed = {"eval": OmegaConf.to_container(cfg.eval, resolve=True), "code": source_hash("eval")}
-    eval_key = hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    eval_key = cache_key(keyed)
     out = folder / f"eval-{eval_key}"
     metrics_file = out / "metrics.json"
     if not metrics_file.is_file():

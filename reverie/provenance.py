@@ -4,12 +4,14 @@
   installed package version outside a checkout; recorded in every run's `summary.json` and W&B config.
 - `source_hash(...)`: a hash of the source files that build a cached thing (the world, the tower, the base); it is
   part of that cache's key, so a cache made by other code is never reused silently.
+- `cache_key(obj)`: the key of a cache entry from what it depends on (canonical JSON, hashed).
 - `content_hash(path)`: a hash of a file's or a folder's bytes, for recording what exactly a run used.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shlex
 import subprocess
 import sys
@@ -67,6 +69,11 @@ def source_hash(*parts: str) -> str:
             digest.update(file.relative_to(PACKAGE_ROOT).as_posix().encode() + b"\0")
             digest.update(file.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def cache_key(keyed: object, length: int = 12) -> str:
+    """A cache key: sha256 (first `length` hex) of `keyed` as canonical JSON (sorted keys; other objects as str)."""
+    return hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()[:length]
 
 
 def content_hash(path: str | Path) -> str:

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from reverie.errors import UnknownKeyError
-from reverie.provenance import source_hash
+from reverie.provenance import cache_key, source_hash
 
 
 def auto_precision() -> str:
@@ -29,7 +28,7 @@ def auto_precision() -> str:
 def world_key(options: dict) -> str:
     """Cache key of a world: its options and the version of the code that builds it (`reverie/world`)."""
     keyed = {"options": options, "code": source_hash("world")}
-    return hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return cache_key(keyed)
 
 
 def world_dir(options: dict, cache_dir: str | Path) -> Path:

@@ -70,12 +70,14 @@ def run_eval(cfg: DictConfig, built, trainer, run_dir: Path) -> dict[str, float]
 
 @dataclass
 class Fitted:
-    """What `fit` leaves: the built parts, the trained module, the trainer, the base it branched from, its time."""
+    """What `fit` leaves: the built parts, the trained module, the trainer, the base it branched from, the run's
+    provenance (computed once: it hashes the world's files), its start time."""
 
     built: Built
     module: ReverieModule
     trainer: Trainer
     base: Base | None
+    provenance: dict
     start: float
 
 
@@ -90,16 +92,13 @@ def fit(cfg: DictConfig) -> Fitted:
     built = build_all(cfg, run_dir, base_weights=base.weights if base else None)
     module = build_module(cfg, built)
     trainer = build_trainer(cfg)
+    prov = provenance(cfg, built, base)
     for logger in trainer.loggers:  # the resolved config and the provenance (W&B shows them as the run's config)
-        logger.log_hyperparams(
-            redacted_config(
-                cfg, {**OmegaConf.to_container(cfg, resolve=True), "provenance": provenance(cfg, built, base)}
-            )
-        )
+        logger.log_hyperparams(redacted_config(cfg, {**OmegaConf.to_container(cfg, resolve=True), "provenance": prov}))
     trainer.fit(module, datamodule=built.data, ckpt_path=resume_from(cfg.get("ckpt_path"), run_dir))
     if built.data.val_samples and module.val_losses_step != trainer.global_step:  # final weights, final val losses
         trainer.validate(module, datamodule=built.data, verbose=False)
-    return Fitted(built, module, trainer, base, start)
+    return Fitted(built, module, trainer, base, prov, start)
 
 
 def provenance(cfg: DictConfig, built: Built, base: Base | None) -> dict:
@@ -140,7 +139,7 @@ def write_summary(fitted: Fitted, cfg: DictConfig, run_dir: Path, metrics: dict[
         "eval": metrics,
         "base": fitted.base.summary() if fitted.base else None,  # the "before" line: the base's own evaluation
         "data": built.data.report,
-        "provenance": redacted_config(cfg, provenance(cfg, built, fitted.base)),
+        "provenance": redacted_config(cfg, fitted.provenance),
         "wall_time_s": round(time.perf_counter() - fitted.start, 2),
         "config": redacted_config(cfg),
     }

@@ -10,7 +10,8 @@ import pytest
 from scipy import stats
 
 from reverie.errors import InputError
-from reverie.report import better_direction, holm, main, parse_args, report
+from reverie.paired import better_direction, holm
+from reverie.report import main, parse_args, report
 
 
 def test_report_from_a_real_multirun(tmp_path, world_cache):

@@ -9,8 +9,6 @@ newline is "\n" as text but "Ċ" as a byte-level token, and a lookup of the text
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 from collections.abc import Iterable
@@ -24,7 +22,7 @@ from reverie.data.conversation import IMAGE_PLACEHOLDER
 from reverie.data.sources import REVERIE_KEYS, read_json_list, text_field
 from reverie.data.templates import TEMPLATES, ChatTemplate
 from reverie.errors import InputError
-from reverie.provenance import content_hash, source_hash
+from reverie.provenance import cache_key, content_hash, source_hash
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 
@@ -131,8 +129,7 @@ def corpus_tokenizer(files: list[str], vocab_size: int, cache_dir: str | Path) -
         "vocab_size": vocab_size,
         "code": source_hash("data/tokenizer.py", "data/templates.py", "data/sources.py"),
     }
-    key = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:12]
-    target = Path(cache_dir).expanduser().resolve() / "tokenizer" / key
+    target = Path(cache_dir).expanduser().resolve() / "tokenizer" / cache_key(keyed)
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
         if not (target / "tokenizer.json").is_file():

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 from torch import nn
 
-from reverie.provenance import content_hash, source_hash
+from reverie.provenance import cache_key, content_hash, source_hash
 from reverie.world.config import GRID
 
 
@@ -94,7 +94,7 @@ def world_pretrained_tower(
         "images": content_hash(images),  # the rendered pixels it learns from
         "code": source_hash("models/tower_pretrain.py", "models/vision.py"),  # the code that builds and trains it
     }
-    key = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
+    key = cache_key(options)
     target = Path(cache_dir).expanduser().resolve() / "tower" / f"{key}.pt"
     target.parent.mkdir(parents=True, exist_ok=True)
     with torch.random.fork_rng(), FileLock(str(target) + ".lock"):  # the caller's RNG: same whether trained or loaded
