@@ -322,7 +322,7 @@ def strategy(cls: str) -> Callable[[Job], None]:
 
 def world_data(job: Job) -> None:
     counts = job.sources()
-    assert set(counts) == {"world_reverie", "world_questions", "world_captions", "world_mate_questions"}
+    assert set(counts) == {"world_reverie", "world_questions", "world_captions", "world_mate_questions", "world_mcq"}
     assert counts.pop("world_mate_questions") == 0 and min(counts.values()) > 0  # the positive control's, off
 
 

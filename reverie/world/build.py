@@ -5,6 +5,7 @@ Layout of a world folder (roles in brackets, as listed in manifest.json):
   llava/captions_{split}.json [llava.captions.{split}]                    llava/vqa_{split}.json [llava.vqa.{split}]
   llava/questions_{split}.json [llava.questions.{split}] (dense single questions)
   llava/mate_questions_{split}.json [llava.mate_questions.{split}] (yes/no: present object or absent theme-mate)
+  llava/mcq_{split}.json [llava.mcq.{split}] (multiple choice, LLaVA's option-letter instruction, letter answers)
   reverie/{split}.json [reverie.{split}]                                  pope/{split}_{strategy}.jsonl [pope.{split}.{strategy}]
   chair/objects.jsonl [chair.objects] (all splits, with a split field)    chair/synonyms.json [chair.synonyms]
   chair/plurals.json [chair.plurals]  mme/{split}.jsonl [mme.{split}]     mcq/{split}.jsonl [mcq.{split}]
@@ -22,7 +23,7 @@ from reverie.world.config import WorldConfig
 from reverie.world.exports.chair import chair_objects, chair_plurals
 from reverie.world.exports.io import write_json, write_json_list, write_jsonl
 from reverie.world.exports.llava import caption_sample, vqa_sample
-from reverie.world.exports.mcq import mcq_questions
+from reverie.world.exports.mcq import mcq_questions, mcq_samples
 from reverie.world.exports.mme import mme_questions
 from reverie.world.exports.questions import QuestionWriter
 from reverie.world.exports.reverie import ReverieWriter
@@ -91,11 +92,19 @@ def write_world(out_dir: str | Path, cfg: WorldConfig, workers: int = 1) -> Buil
 
     rands = {
         name: Rand(cfg.seed, name)
-        for name in ("captions", "vqa", "questions", "mate_questions", "reverie", "pope", "mme", "mcq")
+        for name in (
+            *("captions", "vqa", "questions", "questions_suffix", "mate_questions", "mcq_train", "reverie"),
+            *("pope", "mme", "mcq"),
+        )
     }
     reverie = ReverieWriter(cfg.reverie_types, cfg.reverie_per_image)
     dense = QuestionWriter(
-        cfg.question_kinds, cfg.questions_per_image, cfg.questions_yes_share, cfg.questions_mate_share
+        cfg.question_kinds,
+        cfg.questions_per_image,
+        cfg.questions_yes_share,
+        cfg.questions_mate_share,
+        suffix_share=cfg.questions_suffix_share,
+        suffix_rand=rands["questions_suffix"],
     )
     hard = QuestionWriter({"existence": 1.0}, cfg.mate_questions_per_image, 0.5, 1.0, tag="m")
     for split in SPLITS:
@@ -108,6 +117,8 @@ def write_world(out_dir: str | Path, cfg: WorldConfig, workers: int = 1) -> Buil
         write_json_list(put(f"llava.questions.{split}", f"llava/questions_{split}.json", len(questions)), questions)
         mates = [q for f in fs for q in hard.samples(f, rands["mate_questions"])]
         write_json_list(put(f"llava.mate_questions.{split}", f"llava/mate_questions_{split}.json", len(mates)), mates)
+        mcq_train = [q for f in fs for q in mcq_samples(f, rands["mcq_train"], cfg.mcq_train_per_image)]
+        write_json_list(put(f"llava.mcq.{split}", f"llava/mcq_{split}.json", len(mcq_train)), mcq_train)
         records = [r for f in fs for r in reverie.records(f, rands["reverie"])]
         write_json_list(put(f"reverie.{split}", f"reverie/{split}.json", len(records)), records)
 

@@ -43,6 +43,10 @@ class WorldConfig:
     question_kinds: dict[str, float] = field(default_factory=_default_question_kinds)  # their kind mix (weights)
     questions_yes_share: float = 0.5  # share of their existence questions about a present object
     questions_mate_share: float = 0.7  # share of their absent-object questions about a theme-mate (else any absent)
+    questions_suffix_share: float = 0.4  # share of dense questions ending "\nAnswer the question using a single word
+    # or phrase." (LLaVA-1.5's short-answer instruction, lmms-eval's POPE prompt): the model answers both prompt styles
+    mcq_train_per_image: int = 2  # multiple-choice samples per image (llava/mcq_{split}.json), LLaVA-style: options
+    # lettered A., B., ..., then "Answer with the option's letter from the given choices directly."; answer = the letter
     mate_questions_per_image: int = 8  # hard existence questions per image (llava/mate_questions_{split}.json):
     # half about a present object, half about an absent theme-mate; the positive control's data (experiments/04)
     pope_per_image: int = 3  # POPE: present objects probed per image, each paired with one absent object
@@ -80,6 +84,8 @@ class WorldConfig:
         _check_int(self, "mate_questions_per_image", 0)
         _check_fraction(self, "questions_yes_share", 0.0, 1.0)
         _check_fraction(self, "questions_mate_share", 0.0, 1.0)
+        _check_fraction(self, "questions_suffix_share", 0.0, 1.0)
+        _check_int(self, "mcq_train_per_image", 0)
         _check_weights("question_kinds", self.question_kinds, QUESTION_KINDS)
         _check_int(self, "pope_per_image", 1)
         _check_int(self, "mcq_per_image", 1)

@@ -25,6 +25,8 @@ STREAMS: dict[str, int] = {
     "mcq": 7,
     "questions": 8,
     "mate_questions": 9,
+    "questions_suffix": 241,  # which dense questions carry LLaVA's short-answer instruction
+    "mcq_train": 242,  # multiple-choice training samples (llava/mcq_{split}.json)
 }
 
 
