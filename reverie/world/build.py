@@ -97,7 +97,9 @@ def write_world(out_dir: str | Path, cfg: WorldConfig, workers: int = 1) -> Buil
             *("pope", "mme", "mcq"),
         )
     }
-    reverie = ReverieWriter(cfg.reverie_types, cfg.reverie_per_image)
+    reverie = ReverieWriter(
+        cfg.reverie_types, cfg.reverie_per_image, cfg.reverie_cooccur_share, cfg.reverie_cooccur_types
+    )
     dense = QuestionWriter(
         cfg.question_kinds,
         cfg.questions_per_image,

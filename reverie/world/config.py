@@ -12,10 +12,15 @@ GRID = 3  # the scene grid is GRID x GRID cells
 MIN_CELL_PX = 12  # below this a small glyph is only a few pixels and categories blur together
 QUESTION_TYPES = ("short_answer", "yes_no", "multiple_choice", "open_ended")
 QUESTION_KINDS = ("existence", "count", "color", "position", "relation")  # kinds of the dense single questions
+COOCCUR_TYPES = ("yes_no", "multiple_choice", "open_ended")  # question types a co-occurrence REVERIE record can take
 
 
 def _default_reverie_types() -> dict[str, float]:
     return {"short_answer": 0.4, "yes_no": 0.2, "multiple_choice": 0.2, "open_ended": 0.2}
+
+
+def _default_cooccur_types() -> dict[str, float]:
+    return {"yes_no": 0.5, "multiple_choice": 0.2, "open_ended": 0.3}
 
 
 def _default_question_kinds() -> dict[str, float]:
@@ -39,6 +44,10 @@ class WorldConfig:
     vqa_turns: int = 3  # questions per LLaVA VQA conversation (one conversation per image)
     reverie_per_image: int = 3  # REVERIE records per image
     reverie_types: dict[str, float] = field(default_factory=_default_reverie_types)  # question-type mix (weights)
+    reverie_cooccur_share: float = 0.5  # share of REVERIE records about object hallucination: the confusing answer
+    # names an absent theme-mate of the present objects (exact over a split, bar scenes without one); the rest as above
+    reverie_cooccur_types: dict[str, float] = field(default_factory=_default_cooccur_types)  # their form (weights):
+    # yes_no "Is there a <mate>?" (No), multiple_choice with the mate as the confusing option, open_ended inventory
     questions_per_image: int = 8  # dense single-question samples per image (llava/questions_{split}.json)
     question_kinds: dict[str, float] = field(default_factory=_default_question_kinds)  # their kind mix (weights)
     questions_yes_share: float = 0.5  # share of their existence questions about a present object
@@ -94,6 +103,8 @@ class WorldConfig:
                 raise InputError(f"themes must be a list of names, not the string {self.themes!r}")
             make_vocab(self.themes)  # raises on unknown names
         _check_weights("reverie_types", self.reverie_types, QUESTION_TYPES)
+        _check_fraction(self, "reverie_cooccur_share", 0.0, 1.0)
+        _check_weights("reverie_cooccur_types", self.reverie_cooccur_types, COOCCUR_TYPES)
 
 
 def _check_weights(name: str, weights: dict[str, float], known: tuple[str, ...]) -> None:

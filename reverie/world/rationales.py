@@ -3,6 +3,10 @@ confusing answer fails given what is really there. One to three sentences each, 
 
 For a yes/no probe the confusing answer either asserts a false claim (refuted like any wrong value) or denies a true
 one (answered by pointing at the evidence).
+
+Co-occurrence records (``grounded=True``: existence and inventory questions whose confusing answer names an absent
+theme-mate of the present objects) get rationales grounded in the image instead of in a list: which objects are
+really there, cell by cell, and what the cells beside the companion that would bring the absent object to mind hold.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from reverie.world.facts import SceneFacts
-from reverie.world.grid import COL_NAMES, ROW_NAMES, Cell, holds, mirror_cell, position_name
+from reverie.world.grid import CELLS, COL_NAMES, ROW_NAMES, Cell, holds, mirror_cell, position_name
 from reverie.world.language import capitalize, join, number_word, position_phrase, relation_phrase, with_article
 from reverie.world.phrases import Names, describe_obj, group_at, inventory, locations, obj_at
 from reverie.world.probes import Probe
@@ -75,6 +79,65 @@ class _Writer:
     def overlooked(self, c: str) -> str:
         g = group_at(self.f, c, self.names, self.rand)
         return self.pick(f"saying no overlooks {g}.", f"a no would miss {g}, which is plainly part of the scene.")
+
+    # --- co-occurrence, grounded in the cells ----------------------------------------------------------------------
+    def companion(self, c: str) -> str | None:
+        """A present category of the absent ``c``'s theme (what brings ``c`` to mind), if any."""
+        theme = self.f.vocab.by_name[c].theme
+        mates = [m for m in self.f.present if self.f.vocab.by_name[m].theme == theme]
+        return self.rand.choice(mates) if mates else None
+
+    def beside(self, cell: Cell) -> str:
+        """What the cells sharing an edge with ``cell`` hold: 'the top center cell holds a red mug and two are empty'."""
+        (r, col), held, empty = cell, [], 0
+        for other in CELLS:
+            if abs(other[0] - r) + abs(other[1] - col) != 1:
+                continue
+            obj = self.f.cell_of.get(other)
+            if obj is None:
+                empty += 1
+            else:
+                held.append(f"the {position_name(other)} cell holds {describe_obj(obj, self.names, self.rand)}")
+        if empty:
+            held.append(f"{number_word(empty)} {'is' if empty == 1 else 'are'} empty")
+        return join(held)
+
+    def cell_by_cell(self) -> str:
+        """Every object with its cell, then how many cells are empty."""
+        objs = self.f.scene.objects
+        listed = join([obj_at(x, self.names, self.rand, size=False) for x in objs])
+        empty = 9 - len(objs)
+        return f"{listed}; {'no cell is' if not empty else f'the other {number_word(empty)} cells are'} empty"
+
+    def absent_here(self, c: str) -> str:
+        """Why there is no ``c``: the cells beside its present companion, then the cells themselves."""
+        o, mate = self.names(c), self.companion(c)
+        if mate is None:
+            return self.pick(
+                f"cell by cell the grid shows {self.cell_by_cell()}. No cell holds {with_article(o)}.",
+                f"the image holds {self.cell_by_cell()}; {with_article(o)} would need a cell of its own, and none has one.",
+            )
+        x = self.f.by_category[mate][0]
+        m = self.names(mate)
+        return self.pick(
+            f"the {m} sits {self.pos(x.cell)}, and beside it {self.beside(x.cell)}. No cell anywhere holds {with_article(o)}.",
+            f"next to the {m} {self.pos(x.cell)}, {self.beside(x.cell)}; the rest of the grid shows {self.cell_by_cell()}. There is no {o}.",
+        )
+
+    def invented(self, c: str) -> str:
+        """Why claiming ``c`` is wrong: the companion that suggests it is there, ``c`` itself is not."""
+        w, mate = self.names(c), self.companion(c)
+        if mate is None:
+            theme = self.f.vocab.by_name[c].theme
+            return self.pick(
+                f"{self.names.plural(c)} belong with {theme} things, but this grid shows {self.cell_by_cell()}; no {w} is drawn.",
+            )
+        x = self.f.by_category[mate][0]
+        m = self.names(mate)
+        return self.pick(
+            f"that answer expects {with_article(w)} because there is {with_article(m)} {self.pos(x.cell)}, but beside it {self.beside(x.cell)}, and no other cell holds {with_article(w)}.",
+            f"{with_article(w)} often goes with {with_article(m)}, and there is {with_article(m)} {self.pos(x.cell)}; yet the grid shows {self.cell_by_cell()}. No {w} is there.",
+        )
 
     # --- count -----------------------------------------------------------------------------------------------
     def counted(self, c: str) -> str:
@@ -239,10 +302,22 @@ class _Writer:
         )
 
 
-def rationales(p: Probe, facts: SceneFacts, names: Names, rand: Rand) -> tuple[str, str]:
-    """(positive rationale, negative rationale) for a probe."""
+def rationales(p: Probe, facts: SceneFacts, names: Names, rand: Rand, grounded: bool = False) -> tuple[str, str]:
+    """(positive rationale, negative rationale) for a probe; ``grounded``: a co-occurrence record (see above)."""
     w = _Writer(p, facts, names, rand)
+    if grounded:
+        return _grounded(w, p)
     return _positive(w, p), _negative(w, p)
+
+
+def _grounded(w: _Writer, p: Probe) -> tuple[str, str]:
+    """Rationales of a co-occurrence record: existence yes/no about an absent mate, existence choice, inventory."""
+    if p.kind == "inventory":
+        (extra,) = [c for c in p.wrong if not w.f.count(c)]
+        return w.pick(f"cell by cell, the grid shows {w.cell_by_cell()}."), w.invented(extra)
+    if p.qtype == "multiple_choice":
+        return f"{w.present(p.truth)} {w.absent_here(p.wrong)}", w.invented(p.wrong)
+    return w.absent_here(p.category), w.invented(p.category)
 
 
 def _positive(w: _Writer, p: Probe) -> str:

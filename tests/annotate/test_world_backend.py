@@ -1,5 +1,5 @@
-"""`annotator=world` reproduces the world's REVERIE records exactly, through the same pipeline the world build
-uses; the oracle refuses images and text it does not know."""
+"""`annotator=world` reproduces the world's REVERIE records exactly through the annotation pipeline (the build
+writes them from the same drafts without it); the oracle refuses images and text it does not know."""
 
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ def test_annotator_world_reproduces_the_worlds_reverie_records(world: Path, tmp_
 
 
 def test_the_world_build_still_writes_the_same_reverie_bytes(tmp_path: Path) -> None:
-    """The build now makes its REVERIE records through the pipeline; the bytes are those the direct writer wrote."""
-    build_world(tmp_path, WorldConfig(num_images=40, seed=11))
+    """Without co-occurrence records (share 0) the build's REVERIE bytes are those the old mix wrote."""
+    build_world(tmp_path, WorldConfig(num_images=40, seed=11, reverie_cooccur_share=0.0))
     digest = hashlib.sha256((tmp_path / "reverie" / "train.json").read_bytes()).hexdigest()
     assert digest == GOLDEN_TRAIN_SHA256
 
@@ -77,7 +77,9 @@ def test_a_world_that_this_code_would_not_sample_is_refused(tmp_path: Path) -> N
         WorldOracle(world=tmp_path)
 
 
-def test_the_oracle_imports_before_the_world_without_a_cycle() -> None:
-    """The world build imports the oracle and the oracle reads the world: either may be imported first."""
-    for first in ("reverie.annotate.backends.world", "reverie.world.exports.reverie", "reverie.annotate.job"):
+def test_the_world_does_not_import_the_annotation_package() -> None:
+    """The world writes its REVERIE records itself; only the annotation package's world backend reads the world."""
+    code = "import sys, reverie.world.build; assert 'reverie.annotate' not in sys.modules, sorted(sys.modules)"
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=120)
+    for first in ("reverie.annotate.backends.world", "reverie.annotate.job"):
         subprocess.run([sys.executable, "-c", f"import {first}"], check=True, capture_output=True, timeout=120)

@@ -17,8 +17,16 @@ DEFAULT = WorldConfig(num_images=120, seed=7)
 WORLDS = {
     "default": DEFAULT,
     # one theme (5 categories), crowded scenes, full bias: absent objects are scarce, lists run out
+    # and the REVERIE mix without co-occurrence records (the share is tested in test_world_reverie_cooccur.py)
     "dense-one-theme": WorldConfig(
-        num_images=60, seed=3, themes=["garden"], min_objects=4, max_objects=6, bias_strength=1.0, image_size=37
+        num_images=60,
+        seed=3,
+        themes=["garden"],
+        min_objects=4,
+        max_objects=6,
+        bias_strength=1.0,
+        image_size=37,
+        reverie_cooccur_share=0.0,
     ),
     # sparse, unbiased scenes at encoder resolution, every REVERIE question type equally likely
     "sparse-unbiased-224": WorldConfig(

@@ -14,6 +14,13 @@ from typing import Any
 
 from reverie.annotate.backends.base import Reply, Request
 from reverie.errors import InputError
+from reverie.world.build import MANIFEST, SPLITS, load_manifest
+from reverie.world.config import WorldConfig
+from reverie.world.exports.reverie_drafts import ReverieDrafter
+from reverie.world.facts import SceneFacts
+from reverie.world.rand import Rand
+from reverie.world.scene import sample_scenes
+from reverie.world.vocab import make_vocab
 
 QA_FIELDS = ("question", "correct_answer", "confusing_answer", "question_type", "probe")
 
@@ -34,8 +41,6 @@ class WorldOracle:
         if (world is None) == (drafts is None):
             raise InputError("the world annotator needs annotator.world: the folder of a built world")
         if drafts is None:
-            from reverie.world.exports.reverie_drafts import world_drafts  # here: the world build imports this module
-
             drafts = world_drafts(world)
         self.drafts = drafts
         self.world = str(world) if world is not None else None
@@ -75,3 +80,27 @@ class WorldOracle:
         if r.fields["answer"] != draft[answer_key]:
             raise ValueError(f"{r.fields['id']}: the world oracle did not give the answer {r.fields['answer']!r}")
         return draft[rationale_key]
+
+
+# Options a world's manifest may lack because it was built before they existed, with the value that build used.
+_OLDER_OPTIONS = {"reverie_cooccur_share": 0.0}
+
+
+def world_drafts(world_dir: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """Image file name -> drafts, for a built world: its scenes are sampled again from the manifest's options and
+    drafted in the build's order, so they equal the build's own; a world whose scenes.jsonl differs from what this
+    code samples (another version) is refused."""
+    files = load_manifest(world_dir)
+    manifest = json.loads((Path(files["scenes"]).parent / MANIFEST).read_text(encoding="utf-8"))
+    cfg = WorldConfig(**{**_OLDER_OPTIONS, **manifest["options"]})
+    vocab = make_vocab(cfg.themes)
+    scenes = sample_scenes(cfg, vocab)
+    with open(files["scenes"], encoding="utf-8") as f:
+        on_disk = [json.loads(line) for line in f]
+    if on_disk != [s.to_record(vocab, cfg.image_size) for s in scenes]:
+        raise ValueError(f"{files['scenes']}: the scenes differ from what this reverie samples for the world's options")
+    drafter = ReverieDrafter(
+        cfg.reverie_types, cfg.reverie_per_image, cfg.reverie_cooccur_share, cfg.reverie_cooccur_types
+    )
+    rand = Rand(cfg.seed, "reverie")  # the build's stream, consumed in the build's order
+    return {s.image: drafter.drafts(SceneFacts(s, vocab), rand) for split in SPLITS for s in scenes if s.split == split}

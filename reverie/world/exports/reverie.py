@@ -1,41 +1,45 @@
-"""REVERIE records of the world, made by the annotation pipeline (reverie.annotate) with the world's exact oracle
-as annotator, so the world's REVERIE data and anyone's come from one path.
+"""REVERIE records of the world, written straight from the world's drafts (exports/reverie_drafts.py).
 
 Format: ``{"id", "image", "question", "correct_answer", "confusing_answer", "correct_rationale",
-"incorrect_rationale", "question_type", "probe"}`` (see exports/reverie_drafts.py for what the oracle knows).
+"incorrect_rationale", "question_type", "probe"}``, ids ``world-<image stem>-r<n>``: the records the annotation
+pipeline makes from the same drafts with ``annotator=world`` (tests/annotate/test_world_backend.py holds the two
+equal). The world does not import the annotation package; its world backend imports the world.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from reverie.annotate.backends.world import WorldOracle
-from reverie.annotate.images import ImageRef
-from reverie.annotate.pipeline import PipelineSettings, annotate
-from reverie.annotate.prompts import Prompts
-from reverie.annotate.runner import Runner
-from reverie.annotate.stats import Stats
 from reverie.world.exports.reverie_drafts import ReverieDrafter
 from reverie.world.facts import SceneFacts
 from reverie.world.rand import Rand
 
+ID_PREFIX = "world-"
+RECORD_KEYS = ("question", "correct_answer", "confusing_answer", "correct_rationale", "incorrect_rationale")
+
 
 class ReverieWriter:
-    """Makes ``per_image`` records per scene, question types drawn with the configured weights."""
+    """Makes ``per_image`` records per scene (see ReverieDrafter for the mix); one writer per world, in build order."""
 
-    def __init__(self, type_weights: dict[str, float], per_image: int) -> None:
-        self.drafter = ReverieDrafter(type_weights, per_image)
-        self.prompts = Prompts.default()
-        self.settings = PipelineSettings(questions_per_image=max(1, per_image), accept_fewer=True, max_attempts=1)
+    def __init__(
+        self,
+        type_weights: dict[str, float],
+        per_image: int,
+        cooccur_share: float = 0.0,
+        cooccur_types: dict[str, float] | None = None,
+    ) -> None:
+        self.drafter = ReverieDrafter(type_weights, per_image, cooccur_share, cooccur_types)
 
     def records(self, facts: SceneFacts, rand: Rand) -> list[dict[str, Any]]:
         name = facts.scene.image
-        drafts = self.drafter.drafts(facts, rand)
-        if not drafts:
-            return []
-        oracle = WorldOracle(drafts={name: drafts})
-        result = annotate([ImageRef(name, None)], oracle, self.prompts, self.settings, Runner(oracle, Stats()))
-        lost = [(r["id"], r["reason"]) for r in result.filter if not r["kept"]] + result.failures
-        if lost or len(result.records) != len(drafts):  # the oracle's records pass every rule; anything else is a bug
-            raise RuntimeError(f"world image {name}: the pipeline kept {len(result.records)} of {len(drafts)}: {lost}")
-        return result.records
+        stem = name.rsplit(".", 1)[0]
+        return [
+            {
+                "id": f"{ID_PREFIX}{stem}-r{j}",
+                "image": name,
+                **{k: d[k].strip() for k in RECORD_KEYS},
+                "question_type": d["question_type"],
+                "probe": d["probe"],
+            }
+            for j, d in enumerate(self.drafter.drafts(facts, rand))
+        ]
