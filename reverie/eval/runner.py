@@ -4,12 +4,19 @@ The eval config (conf/eval/*.yaml) holds generation settings and a dict of tasks
 reverie.eval's tasks plus optional `max_new_tokens` (e.g. longer for captions), `prompt_suffix` (appended to every question, e.g. LLaVA's
 "Answer the question using a single word or phrase.") and `only_images_in` (a LLaVA/JSONL
 file whose images restrict the questions, e.g. a split's caption file for CHAIR).
+
+Each task's metrics.json records how it asked: `prompt_suffix` (what followed the question: the eval config's suffix,
+after the task's own, such as the multiple-choice option-letter instruction) and `prompt_example` (the first question's
+user text exactly as the model got it, image placeholder included); each per-sample record's `prompt` is the question
+as asked, suffix included. So every figure says which prompt produced it.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -54,6 +61,16 @@ def generate_sharded(generator: Generator, items: list, rank: int, world_size: i
     return [gathered[i % world_size][i // world_size] for i in range(len(items))]
 
 
+def prompt_info(generator: Generator, task_info: dict[str, Any], suffix: str, first: EvalQuestion) -> dict[str, str]:
+    """How a task asked, for its metrics.json: the whole suffix after the question, and one prompt as the model got it
+    (``first`` already carries the eval config's suffix)."""
+    image = str(first.image) if first.image else None
+    return {
+        "prompt_suffix": f"{task_info.get('prompt_suffix') or ''}{suffix}",
+        "prompt_example": generator.conversation(first.prompt, image).turns[0].text,
+    }
+
+
 def evaluate(
     generator: Generator, eval_cfg: DictConfig, out_dir: str | Path, rank: int = 0, world_size: int = 1
 ) -> tuple[dict[str, float], dict]:
@@ -79,23 +96,27 @@ def evaluate(
         generator.settings = GenerationSettings(
             **{**base.as_dict(), "max_new_tokens": max_new_tokens or base.max_new_tokens}
         )
-        items = [(q.prompt + suffix, str(q.image) if q.image else None) for q in questions]
+        questions = [replace(q, prompt=q.prompt + suffix) for q in questions] if suffix else questions
+        items = [(q.prompt, str(q.image) if q.image else None) for q in questions]
         outputs = generate_sharded(generator, items, rank, world_size)
         if rank != 0:
             continue
         result = task.score([EvalPrediction(q, o) for q, o in zip(questions, outputs, strict=True)])
+        info = task.describe()
         write_results(
             out_dir,
             task.name,
             result,
-            info=task.describe(),
+            info={**info, **prompt_info(generator, info, suffix, questions[0])},
             generation=generator.settings.as_dict(),
             seed=generator.settings.seed,
         )
         metrics.update(result.metrics)
         samples[task.name] = result.records
         print(
-            f"[reverie] eval {task.name}: {len(questions)} questions -> "
+            f"[reverie] eval {task.name}: {len(questions)} questions"
+            + (f" (suffix {suffix!r})" if suffix else "")
+            + " -> "
             + ", ".join(f"{k.split('/')[-1]}={v:.4g}" for k, v in result.metrics.items() if isinstance(v, float))
         )
     generator.settings = base
