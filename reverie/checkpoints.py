@@ -1,13 +1,17 @@
 """Finding a run's checkpoint and loading its model weights safely (`weights_only=True`: no pickled code runs).
 
 Used by `reverie.evaluate` (evaluate a run), `init_from` (start a new run from a trained one's weights) and the
-export and generation entry points.
+export and generation entry points. `safe_load` is the one way reverie reads a torch file (checkpoints, resume, the
+base and tower caches): `weights_only=True` given explicitly, whatever torch's default is (it may be turned off by
+`TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`), and a file that holds pickled code is refused with a one-line user error.
 """
 
 from __future__ import annotations
 
+import pickle
 import re
 from pathlib import Path
+from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -36,6 +40,23 @@ def find_checkpoint(run_dir: str | Path, ckpt: str = "last") -> Path:
     return path
 
 
+def safe_load(path: str | Path) -> Any:
+    """`torch.load(path, weights_only=True)` on the CPU: tensors, containers and plain values only. A file that
+    holds anything else (a pickled object or function, which could run code) or is not a torch file is an
+    `InputError` naming the file; nothing in it runs."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(error))
+        what = f"pickled code ({found.group(1)})" if found else "data that is not plain weights"
+        raise InputError(
+            f"{path}: refused to load: it holds {what}, which reverie never unpickles (weights_only=True); "
+            f"is it a checkpoint reverie or Lightning wrote?"
+        ) from error
+    except (RuntimeError, EOFError) as error:
+        raise InputError(f"{path}: not a torch checkpoint file ({str(error).strip().splitlines()[0]})") from error
+
+
 # Checkpoints written before the projector took transformers' names kept it as an nn.Sequential (0, 2, 4, ...).
 _LEGACY_PROJECTOR = re.compile(r"^multi_modal_projector\.(\d+)\.")
 
@@ -49,13 +70,17 @@ def _current_name(key: str) -> str:
 
 def model_state(path: str | Path) -> dict[str, torch.Tensor]:
     """The LVLM's weights from a Lightning checkpoint (keys without the module's `model.` prefix)."""
-    state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    checkpoint = safe_load(path)
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
+        raise InputError(f"{path}: not a Lightning checkpoint (no 'state_dict')")
+    state = checkpoint["state_dict"]
     return {_current_name(k.removeprefix("model.")): v for k, v in state.items() if k.startswith("model.")}
 
 
-def load_model_weights(model: nn.Module, path: str | Path) -> None:
-    """Load a checkpoint's LVLM weights into `model`; every key must match (names a missing or unexpected one)."""
-    result = model.load_state_dict(model_state(path), strict=False)
+def load_model_weights(model: nn.Module, path: str | Path, state: dict[str, torch.Tensor] | None = None) -> None:
+    """Load a checkpoint's LVLM weights (`state`, when already read with `model_state`) into `model`; every key must
+    match (names a missing or unexpected one)."""
+    result = model.load_state_dict(model_state(path) if state is None else state, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise InputError(
             f"{path}: weights do not fit the model (missing {list(result.missing_keys)[:5]}, "

@@ -14,7 +14,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from reverie.build import build_lvlm
-from reverie.checkpoints import find_checkpoint, load_model_weights
+from reverie.checkpoints import find_checkpoint, load_model_weights, model_state
 from reverie.cli import user_errors
 from reverie.data.templates import get_template
 from reverie.data.tokenizer import load_tokenizer
@@ -31,6 +31,7 @@ def load_run(run_dir: Path, ckpt: str):
     if not saved.is_file():
         raise FileNotFoundError(f"{run_dir} is not a reverie run folder (no .hydra/config.yaml)")
     checkpoint = find_checkpoint(run_dir, ckpt)  # before building anything: a run without one fails at once
+    state = model_state(checkpoint)  # read (weights only) before building anything: a bad file fails at once
     cfg = OmegaConf.load(saved)
     cfg.paths.output_dir = str(run_dir)
     if OmegaConf.select(cfg, "model.vision_encoder.steps") is not None:  # a world-pretrained tower: the checkpoint
@@ -39,7 +40,7 @@ def load_run(run_dir: Path, ckpt: str):
     model = build_lvlm(cfg, tokenizer)
     stage = OmegaConf.to_container(cfg.stage, resolve=True)
     apply_stage(model, stage["name"], lora=stage.get("lora"))  # same parameter names (LoRA wrappers) as training
-    load_model_weights(model, checkpoint)
+    load_model_weights(model, checkpoint, state)
     return cfg, tokenizer, model
 
 

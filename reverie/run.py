@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from reverie.base import Base, ensure_base
 from reverie.build import Built, build_all, build_module, build_trainer
-from reverie.checkpoints import inherit_model_config
+from reverie.checkpoints import inherit_model_config, safe_load
 from reverie.cli import user_errors
 from reverie.eval.runner import build_generator, evaluate
 from reverie.logging import log_eval
@@ -36,6 +36,7 @@ def resume_from(ckpt_path: str | None, run_dir: Path) -> str | None:
         return None
     path = run_dir / "checkpoints" / "last.ckpt" if ckpt_path == "last" else Path(ckpt_path)
     if path.is_file():
+        safe_load(path)  # refused here, in one line, if it holds pickled code (Lightning then loads it weights-only)
         print(f"[reverie] resuming from {path}")
         return str(path)
     if ckpt_path == "last":
@@ -95,7 +96,12 @@ def fit(cfg: DictConfig) -> Fitted:
     prov = provenance(cfg, built, base)
     for logger in trainer.loggers:  # the resolved config and the provenance (W&B shows them as the run's config)
         logger.log_hyperparams(redacted_config(cfg, {**OmegaConf.to_container(cfg, resolve=True), "provenance": prov}))
-    trainer.fit(module, datamodule=built.data, ckpt_path=resume_from(cfg.get("ckpt_path"), run_dir))
+    trainer.fit(
+        module,
+        datamodule=built.data,
+        ckpt_path=resume_from(cfg.get("ckpt_path"), run_dir),
+        weights_only=True,  # never unpickle code, whatever torch's default
+    )
     if built.data.val_samples and module.val_losses_step != trainer.global_step:  # final weights, final val losses
         trainer.validate(module, datamodule=built.data, verbose=False)
     return Fitted(built, module, trainer, base, prov, start)

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 from torch import nn
 
+from reverie.checkpoints import safe_load
 from reverie.provenance import cache_key, content_hash, source_hash
 from reverie.world.config import GRID
 
@@ -109,6 +110,6 @@ def world_pretrained_tower(
             tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
             torch.save(tower.state_dict(), tmp)
             tmp.rename(target)
-    tower.load_state_dict(torch.load(target, map_location="cpu", weights_only=True))
+    tower.load_state_dict(safe_load(target))
     tower.content_hash = content_hash(target)  # recorded in the run's provenance
     return tower
