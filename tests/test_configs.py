@@ -270,10 +270,16 @@ def experiment(job: Job) -> None:
         assert (CONF / key).is_dir() or OmegaConf.select(job.cfg, key, default="<absent>") != "<absent>", key
 
 
-def eval_tasks(*names: str, count: dict[str, int] | None = None) -> Callable[[Job], None]:
+AMBER_FIGURES = ("amber/generative/chair", "amber/generative/cog", "amber/discriminative/f1", "amber/score")
+
+
+def eval_tasks(
+    *names: str, count: dict[str, int] | None = None, present: tuple[str, ...] = ()
+) -> Callable[[Job], None]:
     def check(job: Job) -> None:
         assert set(job.cfg.eval.tasks or {}) == set(names)
         metrics = job.summary["eval"]
+        assert set(present) <= set(metrics), sorted(metrics)
         for key, n in (count or {}).items():
             assert metrics[key] == n, (key, metrics)
         if not names:
@@ -484,7 +490,9 @@ CHECKS: dict[str, Callable[[Job], None]] = {
     "logger=csv": logger("CSVLogger"),
     "logger=wandb": logger("WandbLogger"),
     "eval=world": eval_tasks("pope_random", "pope_popular", "pope_adversarial", "chair"),
-    "eval=world_all": eval_tasks("pope_random", "pope_popular", "pope_adversarial", "chair", "mme", "mcq"),
+    "eval=world_all": eval_tasks(
+        "pope_random", "pope_popular", "pope_adversarial", "chair", "mme", "mcq", "amber", present=AMBER_FIGURES
+    ),
     "eval=none": eval_tasks(),
     "eval=pope_coco": eval_tasks(
         "pope_random",

@@ -9,6 +9,7 @@ Layout of a world folder (roles in brackets, as listed in manifest.json):
   reverie/{split}.json [reverie.{split}]                                  pope/{split}_{strategy}.jsonl [pope.{split}.{strategy}]
   chair/objects.jsonl [chair.objects] (all splits, with a split field)    chair/synonyms.json [chair.synonyms]
   chair/plurals.json [chair.plurals]  mme/{split}.jsonl [mme.{split}]     mcq/{split}.jsonl [mcq.{split}]
+  amber/{split}/query_all.json [amber.{split}.query_all] and AMBER's other files (reverie.world.exports.amber)
 Train/val/test files exist for LLaVA and REVERIE; POPE, MME and MCQ files for val and test.
 """
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reverie.world.config import WorldConfig
+from reverie.world.exports.amber import amber_relation, amber_split
 from reverie.world.exports.chair import chair_objects, chair_plurals
 from reverie.world.exports.io import write_json, write_json_list, write_jsonl
 from reverie.world.exports.llava import caption_sample, vqa_sample
@@ -49,6 +51,7 @@ _OWN_ENTRIES = {
     "chair",
     "mme",
     "mcq",
+    "amber",
     MANIFEST,
 }
 
@@ -124,6 +127,7 @@ def write_world(out_dir: str | Path, cfg: WorldConfig, workers: int = 1) -> Buil
         records = [r for f in fs for r in reverie.records(f, rands["reverie"])]
         write_json_list(put(f"reverie.{split}", f"reverie/{split}.json", len(records)), records)
 
+    amber_rand = Rand(cfg.seed, "amber")
     for split in EVAL_SPLITS:
         fs = facts[split]
         for strategy, questions in pope_files(fs, cfg.pope_per_image, rands["pope"]).items():
@@ -136,10 +140,15 @@ def write_world(out_dir: str | Path, cfg: WorldConfig, workers: int = 1) -> Buil
         for f in fs:
             mcq += mcq_questions(f, rands["mcq"], cfg.mcq_per_image, first_id=len(mcq) + 1)
         write_jsonl(put(f"mcq.{split}", f"mcq/{split}.jsonl", len(mcq)), mcq)
+        for name, rows in amber_split(fs, amber_rand).items():  # AMBER's layout (reverie.world.exports.amber)
+            role = f"amber.{split}.{name.removesuffix('.json')}"
+            write_json_list(put(role, f"amber/{split}/{name}", len(rows)), rows)
 
     write_jsonl(put("chair.objects", "chair/objects.jsonl", len(scenes)), chair_objects(scenes, vocab))
     write_json(put("chair.synonyms", "chair/synonyms.json", len(vocab.names)), vocab.synonyms())
     plurals = chair_plurals(vocab)
+    write_json(put("amber.relation", "amber/relation.json", len(vocab.names)), amber_relation(vocab))
+    put("amber.safe_words", "amber/safe_words.txt", 0).write_text("", encoding="utf-8")
     write_json(put("chair.plurals", "chair/plurals.json", len(plurals)), plurals)
 
     manifest = {"format_version": FORMAT_VERSION, "options": cfg.to_dict(), "files": dict(sorted(files.items()))}

@@ -25,6 +25,7 @@ STREAMS: dict[str, int] = {
     "mcq": 7,
     "questions": 8,
     "mate_questions": 9,
+    "amber": 231,  # AMBER-style yes/no questions (amber/{split}/, reverie.world.exports.amber)
     "questions_suffix": 241,  # which dense questions carry LLaVA's short-answer instruction
     "mcq_train": 242,  # multiple-choice training samples (llava/mcq_{split}.json)
 }
