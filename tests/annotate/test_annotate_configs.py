@@ -24,8 +24,29 @@ def make_cfg(*overrides: str):
         return compose("annotate", ["images=/some/images", "out=/some/out", *overrides])
 
 
-def test_the_shipped_annotators_are_the_three_backends() -> None:
-    assert ANNOTATORS == ["hf_local", "openai", "world"]
+def backend_classes() -> set[str]:
+    """Every annotator backend in the package: a class in `reverie.annotate.backends.*` with the `Backend` methods."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import reverie.annotate.backends as package
+
+    found = set()
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            methods = all(callable(getattr(cls, m, None)) for m in ("model_for", "complete", "close"))
+            if cls.__module__ == module.__name__ and methods and not getattr(cls, "_is_protocol", False):
+                found.add(f"{module.__name__}.{name}")
+    return found
+
+
+def test_every_backend_has_exactly_one_shipped_annotator_config() -> None:
+    targets = [OmegaConf.load(CONF / "annotator" / f"{name}.yaml")._target_ for name in ANNOTATORS]
+    assert len(targets) == len(set(targets)), targets
+    assert set(targets) == backend_classes()
+    assert len(targets) >= 3  # openai_chat, hf_local, world
 
 
 @pytest.mark.parametrize("annotator", ANNOTATORS)
@@ -42,7 +63,8 @@ def test_every_annotator_composes_and_builds(annotator: str, tmp_path: Path) -> 
     backend = instantiate(cfg.annotator)
     assert backend.model_for("qa") and backend.batch_size >= 1 and backend.concurrency >= 1
     assert isinstance(instantiate(cfg.pipeline), PipelineSettings)
-    assert instantiate(cfg.prompts) == Prompts.default()
+    prompts = instantiate(cfg.prompts)
+    assert isinstance(prompts, Prompts) and prompts == Prompts.default()
     backend.close()
 
 
@@ -63,3 +85,30 @@ def test_an_unknown_key_inside_an_annotator_fails_when_built() -> None:
     cfg = make_cfg("annotator.model=m", "annotator.api_key_env=null", "+annotator.colour=red")
     with pytest.raises(Exception, match="colour"):
         instantiate(cfg.annotator)
+
+
+def test_the_shipped_prompts_are_the_papers_as_the_pipeline_sends_them() -> None:
+    # Expected text written out here (the paper's official prompts), not read from the config under test.
+    prompts = instantiate(make_cfg().prompts)
+    qa = prompts.render("qa", num_questions=3)
+    assert qa.startswith("As an image-based question-answer generator, your task is to create 3 challenging questions")
+    assert (
+        "[{question1, correct answer1, confusing answer1}, {question2, correct answer2, confusing answer2}, ...]" in qa
+    )
+    positive = prompts.render("positive", question="Q?", answer="A.")
+    assert positive.startswith("You are an image-based question-answer analyst.")
+    assert positive.endswith("\n\nQuestion: Q?\nAnswer: A.\nRationale:")
+    negative = prompts.render("negative", question="Q?", answer="B.")
+    assert negative.startswith("You are tasked with analyzing an image in relation to a specific question and an")
+    assert negative.endswith("\n\nQuestion: Q?\nIncorrect Answer: B.\nRationale:")
+    judge = prompts.render(
+        "judge",
+        question="Q?",
+        correct_answer="A.",
+        correct_rationale="because a",
+        confusing_answer="B.",
+        incorrect_rationale="not b",
+    )
+    assert "Respond 'No' if there is no contradiction. Respond 'Yes' if there is a contradiction" in judge
+    for value in ("Q?", "A.", "because a", "B.", "not b"):
+        assert value in judge
