@@ -88,7 +88,7 @@ class _Writer:
         return self.rand.choice(mates) if mates else None
 
     def beside(self, cell: Cell) -> str:
-        """What the cells sharing an edge with ``cell`` hold: 'the top center cell holds a red mug and two are empty'."""
+        """What the cells sharing an edge with ``cell`` hold: 'the top center cell holds a red mug and two cells are empty'."""
         (r, col), held, empty = cell, [], 0
         for other in CELLS:
             if abs(other[0] - r) + abs(other[1] - col) != 1:
@@ -99,7 +99,7 @@ class _Writer:
             else:
                 held.append(f"the {position_name(other)} cell holds {describe_obj(obj, self.names, self.rand)}")
         if empty:
-            held.append(f"{number_word(empty)} {'is' if empty == 1 else 'are'} empty")
+            held.append(f"{number_word(empty)} {'cell is' if empty == 1 else 'cells are'} empty")
         return join(held)
 
     def cell_by_cell(self) -> str:
@@ -121,7 +121,7 @@ class _Writer:
         m = self.names(mate)
         return self.pick(
             f"the {m} sits {self.pos(x.cell)}, and beside it {self.beside(x.cell)}. No cell anywhere holds {with_article(o)}.",
-            f"next to the {m} {self.pos(x.cell)}, {self.beside(x.cell)}; the rest of the grid shows {self.cell_by_cell()}. There is no {o}.",
+            f"next to the {m} {self.pos(x.cell)}, {self.beside(x.cell)}. There is no {o} in the image.",
         )
 
     def invented(self, c: str) -> str:
@@ -136,7 +136,7 @@ class _Writer:
         m = self.names(mate)
         return self.pick(
             f"that answer expects {with_article(w)} because there is {with_article(m)} {self.pos(x.cell)}, but beside it {self.beside(x.cell)}, and no other cell holds {with_article(w)}.",
-            f"{with_article(w)} often goes with {with_article(m)}, and there is {with_article(m)} {self.pos(x.cell)}; yet the grid shows {self.cell_by_cell()}. No {w} is there.",
+            f"{with_article(w)} often goes with {with_article(m)}, and there is {with_article(m)} {self.pos(x.cell)}; yet beside it {self.beside(x.cell)}. No {w} is drawn anywhere.",
         )
 
     # --- count -----------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ WORLDS = {
         popularity_skew=0.0,
         image_size=224,
         reverie_types={"short_answer": 1, "yes_no": 1, "multiple_choice": 1, "open_ended": 1},
+        reverie_cooccur_share=0.0,  # enough colour questions in 60 images for the plausibility check
     ),
 }
 

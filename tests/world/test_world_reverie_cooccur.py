@@ -64,6 +64,14 @@ def test_cooccurrence_rationales_are_grounded_in_the_cells(tmp_path: Path) -> No
     oracle, themes, splits = _world(tmp_path, num_images=30, seed=5, reverie_cooccur_share=1.0)
     records = [r for rs in splits.values() for r in rs]
     assert all(cooccur(oracle, themes, r) for r in records)
+    for r in records:  # and the correct answer is right
+        probe, image = r["probe"], r["image"]
+        if r["question_type"] == "yes_no":
+            assert not oracle.yes_no(r["correct_answer"]) and probe["category"] not in oracle.present(image)
+        elif r["question_type"] == "multiple_choice":
+            assert Oracle.letter_option(r["correct_answer"], probe["options"]) == oracle.value_truth(image, probe)
+        else:
+            assert oracle.parse_value(probe, r["correct_answer"]) == oracle.counts(image)
     for r in records:
         probe, present = r["probe"], oracle.present(r["image"])
         absent = (set(oracle.mentions(r["confusing_answer"])) | {probe.get("category")}) - present - {None}
