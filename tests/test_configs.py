@@ -319,6 +319,14 @@ def tokens(*, rationales: bool) -> Callable[[Job], None]:
     return check
 
 
+def plain_targets(job: Job) -> None:
+    """Both rationales are targets, never in a sample that holds the answer (no question before them)."""
+    tokens(rationales=True)(job)
+    for sample in job.built.data.train_samples:
+        segments = set(sample.target_segments[sample.target_ids >= 0].tolist())
+        assert not (Segment.ANSWER in segments and segments & {Segment.POS_RATIONALE, Segment.NEG_RATIONALE}), sample.id
+
+
 def strategy(cls: str) -> Callable[[Job], None]:
     def check(job: Job) -> None:
         assert type(instantiate(job.cfg.trainer.strategy)).__name__ == cls
@@ -460,6 +468,7 @@ CHECKS: dict[str, Callable[[Job], None]] = {
     "data=llava_json": user_sources({"llava.json": 12}),
     "reflection=paper": tokens(rationales=True),
     "reflection=answers_only": tokens(rationales=False),
+    "reflection=plain_targets": plain_targets,
     "model=tiny": tiny_model,
     "model=llava15_7b": llava15_7b,
     "model/vision_encoder=tiny_vit": tiny_model,
@@ -546,3 +555,21 @@ def test_unknown_keys_fail_loudly(tmp_path):
         make_cfg(tmp_path, "data.batch_sizee=3")
     with pytest.raises(ConfigCompositionException, match="no_such_encoder"):
         make_cfg(tmp_path, "model/vision_encoder=no_such_encoder")
+
+
+STUDY_PRESETS = ("study01_controls",)  # presets whose arms are chosen by `arm` (a key of their `arms` table)
+
+
+@pytest.mark.parametrize("name", STUDY_PRESETS)
+def test_study_presets_arms_compose_with_eight_seeds(tmp_path, name):
+    """Every arm of a study preset resolves (reflection, data) and the sweep runs it over at least 8 seeds; the
+    sources a preset restates are data/world.yaml's, weights aside."""
+    preset = OmegaConf.load(CONF / "experiment" / f"{name}.yaml")
+    params = preset.hydra.sweeper.params
+    assert params.seed == "range(8)" and set(params.arm.split(",")) == set(preset.arms)
+    world = OmegaConf.load(CONF / "data" / "world.yaml").train_sources
+    for arm in preset.arms:
+        cfg = make_cfg(tmp_path, f"+experiment={name}", f"arm={arm}")
+        instantiate(cfg.reflection)  # a policy that exists
+        sources = OmegaConf.to_container(cfg.data.train_sources, resolve=False)
+        assert [{**s, "weight": 0} for s in sources] == [{**s, "weight": 0} for s in OmegaConf.to_container(world)]

@@ -2,6 +2,9 @@
 
 The defaults reproduce the paper: the answer first, then each rationale in its own sample ("separate"), with the
 paper's prompt wording. The confusing answer only ever appears inside a user prompt, never as a target.
+
+``context="plain"`` is study 01's "more grounded text without reflection" control: the answer sample as in
+answers-only, and each rationale's text as the plain reply to ``plain_prompt`` (no question, no confusing answer).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from reverie.data.preference import pair_conversations
 from reverie.data.sources import ReverieRecord
 
 Kinds = Literal["none", "pos", "neg", "both"]
-Context = Literal["separate", "joint_pos_first", "joint_neg_first"]
+Context = Literal["separate", "joint_pos_first", "joint_neg_first", "plain"]
 Position = Literal["post_hoc", "cot"]
 Preference = Literal["none", "also", "only"]
 
@@ -22,7 +25,8 @@ Preference = Literal["none", "also", "only"]
 @dataclass(frozen=True)
 class ReflectionPolicy:
     kinds: Kinds = "both"  # which rationales to train on: none (answers only), pos, neg, both
-    context: Context = "separate"  # one rationale per sample, or both in one conversation (which first)
+    context: Context = "separate"  # one rationale per sample, both in one conversation (which first), or plain
+    plain_prompt: str = f"{IMAGE_PLACEHOLDER}\nWhat does the image show?"  # plain: the user turn before a rationale
     position: Position = "post_hoc"  # rationale after the answer (paper) or before it in the same turn (cot)
     question_prompt: str = f"{IMAGE_PLACEHOLDER}\n{{question}}"  # first user turn; {question}
     pos_prompt: str = "Explain why. Including any necessary facts or knowledge"  # post-hoc positive follow-up
@@ -50,7 +54,7 @@ class ReflectionPolicy:
             return [()]
         if self.kinds in ("pos", "neg"):
             return [(self.kinds,)]
-        if self.context == "separate":
+        if self.context in ("separate", "plain"):
             return [("pos",), ("neg",)]
         return [("pos", "neg")] if self.context == "joint_pos_first" else [("neg", "pos")]
 
@@ -59,6 +63,8 @@ class ReflectionPolicy:
         return (self._reflective(record) if self.preference != "only" else []) + pairs
 
     def _reflective(self, record: ReverieRecord) -> list[Conversation]:
+        if self.context == "plain" and self.kinds != "none":
+            return self._plain(record)
         out = []
         for order in self.rationale_orders():
             build = self._cot if self.position == "cot" and order else self._post_hoc
@@ -68,6 +74,28 @@ class ReflectionPolicy:
             )
             if record.image is None:  # text-only record: no placeholder to show
                 conv.turns[0] = Turn.user(conv.turns[0].text.replace(IMAGE_PLACEHOLDER, "").lstrip("\n"))
+            conv.validate()
+            out.append(conv)
+        return out
+
+    def _plain(self, record: ReverieRecord) -> list[Conversation]:
+        """The answer sample, then each rationale as the reply to ``plain_prompt``: a sample of its own (own origin,
+        so no shared-prefix tree joins it to the question)."""
+        (answer,) = ReflectionPolicy(kinds="none", question_prompt=self.question_prompt)._reflective(record)
+        out = [answer]
+        for (kind,) in self.rationale_orders():
+            text, segment = (
+                (record.correct_rationale, Segment.POS_RATIONALE)
+                if kind == "pos"
+                else (record.incorrect_rationale, Segment.NEG_RATIONALE)
+            )
+            prompt = self.plain_prompt if record.image is not None else self.plain_prompt.replace(IMAGE_PLACEHOLDER, "")
+            conv = Conversation(
+                id=f"{record.id}:plain-{kind}",
+                turns=[Turn.user(prompt.lstrip("\n")), Turn.assistant(Part(text, segment))],
+                image=record.image,
+                origin=f"{record.origin}:plain-{kind}",
+            )
             conv.validate()
             out.append(conv)
         return out

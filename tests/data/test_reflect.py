@@ -44,6 +44,27 @@ def test_post_hoc_conversations(kinds, context, expected):
     assert as_tuples(ReflectionPolicy(kinds=kinds, context=context)) == expected
 
 
+PLAIN_Q = ("user", [("<image>\nWhat does the image show?", S.OTHER)])
+
+
+@pytest.mark.parametrize(
+    ("kinds", "expected"),
+    [
+        ("both", [[Q, ANS], [PLAIN_Q, POS], [PLAIN_Q, NEG]]),
+        ("pos", [[Q, ANS], [PLAIN_Q, POS]]),
+        ("none", [[Q, ANS]]),
+    ],
+)
+def test_plain_targets_are_the_rationale_texts_without_question_or_confusing_answer(kinds, expected):
+    policy = ReflectionPolicy(kinds=kinds, context="plain")
+    assert as_tuples(policy) == expected
+    convs = policy.conversations(REC)
+    assert len({c.origin for c in convs}) == len(convs)  # own samples: no shared-prefix tree joins them
+    for conv in convs[1:]:
+        text = " ".join(t.text for t in conv.turns)
+        assert REC.question not in text and REC.confusing_answer not in text
+
+
 def test_cot_puts_rationale_before_answer_in_one_turn():
     convs = as_tuples(ReflectionPolicy(kinds="both", position="cot"))
     assert convs == [
