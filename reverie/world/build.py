@@ -10,6 +10,7 @@ Layout of a world folder (roles in brackets, as listed in manifest.json):
   chair/objects.jsonl [chair.objects] (all splits, with a split field)    chair/synonyms.json [chair.synonyms]
   chair/plurals.json [chair.plurals]  mme/{split}.jsonl [mme.{split}]     mcq/{split}.jsonl [mcq.{split}]
   amber/{split}/query_all.json [amber.{split}.query_all] and AMBER's other files (reverie.world.exports.amber)
+  reverie/descriptions_{split}.json [reverie.descriptions.{split}] (description pairs: + an absent companion, for DPO)
 Train/val/test files exist for LLaVA and REVERIE; POPE, MME and MCQ files for val and test.
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 from reverie.world.config import WorldConfig
 from reverie.world.exports.amber import amber_relation, amber_split
 from reverie.world.exports.chair import chair_objects, chair_plurals
+from reverie.world.exports.description_pairs import description_pair
 from reverie.world.exports.io import write_json, write_json_list, write_jsonl
 from reverie.world.exports.llava import caption_sample, vqa_sample
 from reverie.world.exports.mcq import mcq_questions, mcq_samples
@@ -112,6 +114,7 @@ def write_world(out_dir: str | Path, cfg: WorldConfig, workers: int = 1) -> Buil
         suffix_rand=rands["questions_suffix"],
     )
     hard = QuestionWriter({"existence": 1.0}, cfg.mate_questions_per_image, 0.5, 1.0, tag="m")
+    describe_rand = Rand(cfg.seed, "descriptions")  # description pairs (DPO): own stream, the others unchanged
     for split in SPLITS:
         fs = facts[split]
         captions = [caption_sample(f, rands["captions"], vary_prompt=split == "train") for f in fs]
@@ -126,6 +129,8 @@ def write_world(out_dir: str | Path, cfg: WorldConfig, workers: int = 1) -> Buil
         write_json_list(put(f"llava.mcq.{split}", f"llava/mcq_{split}.json", len(mcq_train)), mcq_train)
         records = [r for f in fs for r in reverie.records(f, rands["reverie"])]
         write_json_list(put(f"reverie.{split}", f"reverie/{split}.json", len(records)), records)
+        pairs = [p for f in fs if (p := description_pair(f, describe_rand, split == "train")) is not None]
+        write_json_list(put(f"reverie.descriptions.{split}", f"reverie/descriptions_{split}.json", len(pairs)), pairs)
 
     amber_rand = Rand(cfg.seed, "amber")
     for split in EVAL_SPLITS:

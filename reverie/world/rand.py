@@ -28,6 +28,7 @@ STREAMS: dict[str, int] = {
     "amber": 231,  # AMBER-style yes/no questions (amber/{split}/, reverie.world.exports.amber)
     "questions_suffix": 241,  # which dense questions carry LLaVA's short-answer instruction
     "mcq_train": 242,  # multiple-choice training samples (llava/mcq_{split}.json)
+    "descriptions": 201,  # description pairs for DPO (reverie/descriptions_{split}.json)
 }
 
 

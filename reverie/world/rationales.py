@@ -371,3 +371,18 @@ def _evidence_against_denial(w: _Writer, p: Probe) -> str:
     if p.kind == "relation":
         return f"{lead} {w.related(p.claim, True)}"
     return f"{lead} {({'count': w.counted, 'color': w.colored, 'position': w.placed}[p.kind])(p.category)}"
+
+
+def description_rationales(facts: SceneFacts, names: Names, rand: Rand, invented: str, cell: Cell) -> tuple[str, str]:
+    """(positive, negative) for a description and the same description with ``invented`` added ``cell`` (an empty
+    cell, or an occupied one when the grid is full): what each cell really holds, and why the addition is wrong."""
+    w = _Writer(Probe("open_ended", "inventory", None, None), facts, names, rand)
+    occupant = facts.cell_of.get(cell)
+    there = f"that cell holds {describe_obj(occupant, names, rand)}" if occupant else "that cell is empty"
+    o = names(invented)
+    positive = w.pick(f"cell by cell, the grid shows {w.cell_by_cell()}.")
+    negative = w.pick(
+        f"the description adds {with_article(o)} {w.pos(cell)}, but {there}. {w.invented(invented)}",
+        f"{w.pos(cell)}, {there.replace('that cell', 'the cell')}: there is no {o} in the image.",
+    )
+    return positive, negative
