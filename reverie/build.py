@@ -86,8 +86,11 @@ def build_module(cfg: DictConfig, built: Built) -> ReverieModule:
     stage = OmegaConf.to_container(cfg.stage, resolve=True)
     optim = OptimSettings(**stage.pop("optim"))
     checkpointing = stage.pop("gradient_checkpointing")
+    cache_mb = stage.pop("frozen_tower_cache_mb")
     apply_stage(built.model, **stage)
-    return ReverieModule(built.model, built.objective, optim, gradient_checkpointing=checkpointing)
+    return ReverieModule(
+        built.model, built.objective, optim, gradient_checkpointing=checkpointing, frozen_tower_cache_mb=cache_mb
+    )
 
 
 def build_trainer(cfg: DictConfig) -> Trainer:

@@ -13,8 +13,9 @@ from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
 from reverie.data.conversation import Conversation
-from reverie.data.dataset import Collator, EncodedDataset
+from reverie.data.dataset import Collator, EncodedDataset, image_index
 from reverie.data.encode import SampleEncoder
+from reverie.data.images import ImageCache
 from reverie.data.mixture import Source, mix
 from reverie.data.preference import make_pairs, side_of
 from reverie.data.reflect import ReflectionPolicy
@@ -42,6 +43,7 @@ class ReverieDataModule(LightningDataModule):
         pack_rows: bool = False,
         group_by_length: bool = False,
         tokenizer_corpus: list[str] | None = None,
+        image_cache_mb: float = 1024,
     ) -> None:
         super().__init__()
         self.train_sources, self.val_sources = list(train_sources), list(val_sources)
@@ -52,6 +54,7 @@ class ReverieDataModule(LightningDataModule):
         self.pack_rows = pack_rows  # several samples per row up to max_length (block-diagonal attention)
         self.group_by_length = group_by_length  # batches of similar length and the same modality
         self.tokenizer_corpus = list(tokenizer_corpus) if tokenizer_corpus else None  # files a tiny tokenizer learns
+        self.image_cache_mb = image_cache_mb  # decoded, transformed images kept in memory (per loader process)
         self.train_convs: list[Conversation] = []
         self.val_convs: list[Conversation] = []
         self.report: dict = {}
@@ -130,6 +133,8 @@ class ReverieDataModule(LightningDataModule):
                     print(f"[reverie] shared-prefix trees: {counts}")
             setattr(self, f"{split}_samples", samples)
         self.image_transform = image_transform
+        self.images = ImageCache(image_transform, int(self.image_cache_mb * 2**20))
+        self.image_index = image_index(self.train_samples, self.val_samples)
         self.token_weight = token_weight
         self.collator = Collator(tokenizer.pad_token_id)
 
@@ -150,7 +155,7 @@ class ReverieDataModule(LightningDataModule):
             even_ranks=shuffle,  # validation counts every sample exactly once
         )
         return DataLoader(
-            EncodedDataset(samples, self.image_transform),
+            EncodedDataset(samples, self.images, self.image_index),
             batch_sampler=sampler,
             collate_fn=self.collator,
             num_workers=self.num_workers,

@@ -1,7 +1,9 @@
-"""Torch dataset of encoded samples (images decoded lazily) and the right-padding collate function.
+"""Torch dataset of encoded samples (images decoded once, on first use) and the right-padding collate function.
 
 An item is one row of a batch: a single sample, or several samples packed into one row (their tokens concatenated,
-each a separate "unit" that attends only to itself).
+each a separate "unit" that attends only to itself). Each image also gets its index in `image_index` (the distinct
+image files of the run), so a frozen vision tower's features can be computed once per image
+(`reverie.training.frozen_features`).
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch.utils.data import Dataset
 
+from reverie.data.images import ImageCache, load_image
 from reverie.data.sample import IGNORE_INDEX, EncodedSample
-from reverie.errors import InputError
+
+__all__ = ["Collator", "EncodedDataset", "ROW_KEYS", "image_index", "load_image"]
 
 ROW_KEYS = (
     "input_ids",
@@ -26,24 +30,30 @@ ROW_KEYS = (
     "position_ids",
     "branch_ids",
     "preference",
+    "ref_logps",  # DPO reference log-probs when objective.reference=precomputed (reverie.training.precomputed_reference)
 )
 
 
-def load_image(path: str, sample_id: str) -> Image.Image:
-    """Decode an image file; a missing or corrupt file is an error naming the file and the sample."""
-    try:
-        with Image.open(path) as img:
-            return img.convert("RGB")
-    except (FileNotFoundError, UnidentifiedImageError, OSError) as e:
-        raise InputError(f"sample {sample_id}: cannot read image {path}: {e}") from e
+def image_index(*sample_lists: Sequence[EncodedSample]) -> dict[str, int]:
+    """A number for each distinct image file of the given samples, in sorted path order (the same on every rank)."""
+    paths = sorted({s.image for samples in sample_lists for s in samples if s.image is not None})
+    return {p: i for i, p in enumerate(paths)}
 
 
 class EncodedDataset(Dataset):
     """Items are (row, loss_norm) pairs from a window batch sampler; a row is a sample index or a tuple of them."""
 
-    def __init__(self, samples: list[EncodedSample], image_transform: Callable[[Image.Image], torch.Tensor]) -> None:
+    def __init__(
+        self,
+        samples: list[EncodedSample],
+        images: ImageCache | Callable[[Image.Image], torch.Tensor],
+        index: dict[str, int] | None = None,
+    ) -> None:
+        """`images`: a shared cache, or an image transform (this dataset then caches with its own); `index`: the
+        numbering of image files shared with other datasets of the run (default: this dataset's own)."""
         self.samples = samples
-        self.image_transform = image_transform
+        self.images = images if isinstance(images, ImageCache) else ImageCache(images)
+        self.index = index if index is not None else image_index(samples)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -54,7 +64,8 @@ class EncodedDataset(Dataset):
         out = {key: torch.from_numpy(np.concatenate([getattr(s, key) for s in members])) for key in ROW_KEYS}
         out["unit_ids"] = torch.from_numpy(np.concatenate([np.full(len(s), u) for u, s in enumerate(members)]))
         out["packed"] = len(members) > 1 or any(s.is_tree for s in members)
-        out["images"] = [self.image_transform(load_image(s.image, s.id)) for s in members if s.image is not None]
+        out["images"] = [self.images(s.image, s.id) for s in members if s.image is not None]
+        out["image_ids"] = [self.index[s.image] for s in members if s.image is not None]
         out["loss_norm"] = loss_norm
         return out
 
@@ -80,5 +91,6 @@ class Collator:
             del batch["unit_ids"], batch["branch_ids"]
         images = [img for it in items for img in it["images"]]
         batch["pixel_values"] = torch.stack(images) if images else None
+        batch["image_ids"] = torch.tensor([i for it in items for i in it["image_ids"]], dtype=torch.long)
         batch["loss_norm"] = torch.tensor(items[0]["loss_norm"], dtype=torch.float32)
         return batch

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from reverie.data.conversation import IMAGE_PLACEHOLDER, Conversation, Turn
-from reverie.data.dataset import load_image
+from reverie.data.images import ImageCache
 from reverie.data.encode import SampleEncoder
 from reverie.data.templates import ChatTemplate
 from reverie.models.lvlm import LVLM
@@ -63,6 +63,7 @@ class Generator:
         self.tokenizer = tokenizer
         self.template = template
         self.image_transform = image_transform
+        self.images = ImageCache(image_transform)  # an image asked about several times is decoded once
         self.settings = settings
         self.question_prompt = question_prompt
         self.encoder = SampleEncoder(tokenizer, template, model.num_image_tokens, max_length=1 << 30)
@@ -93,7 +94,7 @@ class Generator:
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows], device=device)
         mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=device)
-        images = [self.image_transform(load_image(c.image, c.id)) for c in convs if c.image]
+        images = [self.images(c.image, c.id) for c in convs if c.image]
         pixels = torch.stack(images).to(device) if images else None
         s = self.settings
         sampling = {"temperature": s.temperature, "top_p": s.top_p} if s.do_sample else {}

@@ -48,16 +48,23 @@ class LVLM(nn.Module):
         base = lm.get_base_model() if hasattr(lm, "get_base_model") else lm
         return base.get_decoder()
 
-    def embed(self, input_ids: torch.Tensor, pixel_values: torch.Tensor | None) -> torch.Tensor:
-        """Token embeddings with each image's projected features in place of its image tokens."""
+    def embed(
+        self,
+        input_ids: torch.Tensor,
+        pixel_values: torch.Tensor | None,
+        image_features: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Token embeddings with each image's projected features in place of its image tokens. `image_features`
+        (the tower's outputs, e.g. stored by `reverie.training.frozen_features`) stand in for running the tower."""
         image_positions = input_ids == self.image_token_id
         embeds = self.language_model.get_input_embeddings()(input_ids)
         n_positions = int(image_positions.sum())
-        if pixel_values is None:
+        if pixel_values is None and image_features is None:
             if n_positions:
                 raise ValueError(f"batch has {n_positions} image tokens but no pixel_values")
             return embeds
-        features = self.multi_modal_projector(self.vision_tower(pixel_values)).to(embeds.dtype)
+        tower_out = self.vision_tower(pixel_values) if image_features is None else image_features
+        features = self.multi_modal_projector(tower_out).to(embeds.dtype)
         if features.shape[-1] != embeds.shape[-1]:
             raise ValueError(f"projector output width {features.shape[-1]} != LLM embedding width {embeds.shape[-1]}")
         if n_positions != features.shape[0] * features.shape[1]:
@@ -73,9 +80,10 @@ class LVLM(nn.Module):
         attention_mask: torch.Tensor,
         pixel_values: torch.Tensor | None = None,
         position_ids: torch.Tensor | None = None,
+        image_features: torch.Tensor | None = None,
     ) -> torch.Tensor:
         out = self.decoder()(
-            inputs_embeds=self.embed(input_ids, pixel_values),
+            inputs_embeds=self.embed(input_ids, pixel_values, image_features),
             attention_mask=attention_mask,
             position_ids=position_ids,
             use_cache=False,
@@ -96,7 +104,11 @@ class LVLM(nn.Module):
         `lm_head` runs on those positions only; with `ce_chunk_size` > 0 it runs chunk by chunk and is recomputed in
         backward, so at most one chunk of (chunk, vocab) logits is alive at a time (large vocabularies)."""
         hidden = self.hidden_states(
-            batch["input_ids"], self.attention_mask(batch), batch.get("pixel_values"), batch.get("position_ids")
+            batch["input_ids"],
+            self.attention_mask(batch),
+            batch.get("pixel_values"),
+            batch.get("position_ids"),
+            batch.get("image_features"),
         )
         targets = batch["target_ids"]
         keep = targets != IGNORE_INDEX

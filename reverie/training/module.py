@@ -8,9 +8,10 @@ from lightning.pytorch import LightningModule
 
 from reverie.models.lvlm import LVLM
 from reverie.training.dpo import PAIR_STATS, PairStats, PreferenceObjective, pair_targets
+from reverie.training.frozen_features import FrozenFeatures, is_frozen
 from reverie.training.objective import LossOutput, SegmentWeightedLoss, per_segment_mean
 from reverie.training.optim import OptimSettings, build_optimizer
-from reverie.training.reference import ReferencePolicy
+from reverie.training.reference import make_reference
 from reverie.training.segment_metric import SegmentLoss
 
 
@@ -21,15 +22,17 @@ class ReverieModule(LightningModule):
         objective: SegmentWeightedLoss | PreferenceObjective,
         optim: OptimSettings,
         gradient_checkpointing: bool = False,
+        frozen_tower_cache_mb: float = 0,
     ) -> None:
         super().__init__()
         self.model = model
         self.objective = objective
         self.optim = optim
+        self.tower_features = FrozenFeatures(int(frozen_tower_cache_mb * 2**20))  # a frozen tower runs once per image
         if gradient_checkpointing:
             model.language_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         # DPO: the weights as they are now (after init_from and the stage), frozen; see reverie.training.reference
-        self.reference = ReferencePolicy(model) if isinstance(objective, PreferenceObjective) else None
+        self.reference = make_reference(model, objective) if isinstance(objective, PreferenceObjective) else None
         self.train_segments = SegmentLoss()  # whole-run totals: supervised tokens seen, per segment
         self.val_segments = SegmentLoss()
         self.train_pairs, self.val_pairs = PairStats(), PairStats()  # DPO: this epoch's / this validation's pairs
@@ -37,7 +40,21 @@ class ReverieModule(LightningModule):
         self.val_losses_step = -1  # global step at which val_losses were computed
         self.pair_summary: dict[str, dict[str, float]] = {}  # DPO: final rewards, margins, accuracy (summary.json)
 
+    def train(self, mode: bool = True) -> ReverieModule:
+        """A frozen vision tower stays in evaluation mode (no dropout, no norm statistics updates), whatever the loop
+        sets: its features are then a function of the image alone."""
+        super().train(mode)
+        if is_frozen(self.model.vision_tower):
+            self.model.vision_tower.eval()
+        return self
+
+    def on_fit_start(self) -> None:
+        self.tower_features.clear()  # weights may have changed since a previous fit (a base, a checkpoint)
+        if hasattr(self.reference, "prepare_for"):  # objective.reference=precomputed: one pass before training
+            self.reference.prepare_for(self.trainer, self.model)
+
     def _step(self, batch: dict) -> LossOutput:
+        batch = self.tower_features.attach(self.model.vision_tower, batch)
         ce, segments, mult = self.model.token_losses(batch)
         if self.reference is None:
             return self.objective(ce, segments, batch["loss_norm"], mult)

@@ -19,6 +19,7 @@ class OptimSettings:
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
     warmup_ratio: float = 0.03  # fraction of all optimizer steps spent warming up
+    fused: bool = False  # torch's fused AdamW kernel (CPU and CUDA, floating-point parameters); else foreach
 
 
 def param_groups(model: LVLM, s: OptimSettings) -> list[dict]:
@@ -40,7 +41,11 @@ def param_groups(model: LVLM, s: OptimSettings) -> list[dict]:
 
 
 def build_optimizer(model: LVLM, s: OptimSettings, total_steps: int) -> tuple[torch.optim.Optimizer, dict]:
-    optimizer = torch.optim.AdamW(param_groups(model, s), betas=tuple(s.betas))
+    groups = param_groups(model, s)
+    fused = s.fused and all(
+        p.dtype.is_floating_point and p.device.type in ("cpu", "cuda") for g in groups for p in g["params"]
+    )
+    optimizer = torch.optim.AdamW(groups, betas=tuple(s.betas), fused=fused or None)
     total = max(int(total_steps), 1)
     scheduler = get_cosine_schedule_with_warmup(optimizer, round(s.warmup_ratio * total), total)
     return optimizer, {"scheduler": scheduler, "interval": "step"}
