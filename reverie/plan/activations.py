@@ -8,11 +8,13 @@ Per token and decoder block (h = width, f = MLP width, r = LoRA rank, a = heads,
 - LoRA (frozen base weights): 8h + 4f + 7r (the frozen linears keep nothing; the adapters keep their inputs and their
   rank-r products); with adapter dropout each adapter keeps its own dropped copy instead (6h + f in place of
   3h + f) and its dropout mask;
+- frozen weights, no adapters (a gradient only passes through, e.g. stage=align): 5h + 3f;
 - gradient checkpointing (every decoder block): the blocks keep only their inputs (h each); backward recomputes one
   block at a time, so one block's activations are added once.
 Outside the blocks: the projector (its input and GELU in/out per image token when it trains), the final norm, and
 the head's fp32 log-softmax over the vocabulary at each supervised target (cross-entropy in fp32). A frozen tower
-keeps nothing. Norms and log-softmax keep fp32 under bf16-mixed; the rest is counted in the compute dtype.
+keeps nothing. Norms and log-softmax keep fp32 under bf16-mixed; the rest is counted in the compute dtype. Backward
+adds its working set at the peak: a block's incoming gradient and its MLP's intermediate gradients (2h + 2f).
 """
 
 from __future__ import annotations
@@ -41,19 +43,30 @@ def _attention_elements(stack: Stack, length: int, eager: bool) -> int:
 
 
 def block_bytes(
-    stack: Stack, length: int, *, lora: tuple[int, float], eager: bool, compute: int, mask_bytes: int
+    stack: Stack,
+    length: int,
+    *,
+    trains: bool,
+    lora: tuple[int, float],
+    eager: bool,
+    compute: int,
+    mask_bytes: int,
 ) -> int:
-    """Bytes one decoder block keeps per token."""
+    """Bytes one decoder block keeps per token. Always (a gradient flows through the block): both norms' inputs
+    (fp32), rotated q, repeated k and v, attention's own tensors, the MLP's gate, SiLU output and up. Trained weights
+    add their inputs (both norms' normalised copies, the scaled norm outputs, the attention output, the MLP
+    product); LoRA adds its adapters' inputs (or dropped copies and their masks) and rank-r products."""
     h, f = stack.hidden, stack.mlp
     rank, dropout = lora
-    norm_fp32 = 2 * h * 4 if rank else 4 * h * 4  # norm inputs (and normalised copies when the norms train), fp32
-    if rank:
-        inputs = 6 * h + f if dropout > 0 else 3 * h + f  # what the adapters keep of their inputs
-        elements = 3 * h + 3 * f + 7 * rank + inputs
+    norms = (4 if trains else 2) * h * 4
+    elements = 3 * h + 3 * f + _attention_elements(stack, length, eager)
+    masks = 0
+    if trains:
+        elements += 3 * h + f
+    elif rank:
+        elements += 7 * rank + (6 * h + f if dropout > 0 else 3 * h + f)
         masks = (6 * h + f) * mask_bytes if dropout > 0 else 0
-    else:
-        elements, masks = 6 * h + 4 * f, 0
-    return norm_fp32 + (elements + _attention_elements(stack, length, eager)) * compute + masks
+    return norms + elements * compute + masks
 
 
 def vit_block_bytes(stack: Stack, length: int, eager: bool, compute: int) -> int:
@@ -87,15 +100,18 @@ def activation_bytes(
         out["multi_modal_projector"] = batch.images * model.num_image_tokens * (width_in + 2 * width_out) * compute
     stack = stack_of(llm)
     lora = _lora(llm)
+    trains = any(p.requires_grad for name, p in llm.named_parameters() if ".layers." in name and "lora_" not in name)
     per_block = batch.tokens * block_bytes(
-        stack, batch.length, lora=lora, eager=eager, compute=compute, mask_bytes=mask_bytes
+        stack, batch.length, trains=trains, lora=lora, eager=eager, compute=compute, mask_bytes=mask_bytes
     )
     if checkpointing:
         out["language_model"] = stack.blocks * batch.tokens * stack.hidden * compute + per_block
     else:
         out["language_model"] = stack.blocks * per_block
+    # backward's working set beside what is kept: a block's incoming gradient and its MLP's intermediate gradients
+    out["backward"] = batch.tokens * (2 * stack.hidden + 2 * stack.mlp) * compute
     head = llm.get_output_embeddings()
-    final_norm = batch.tokens * stack.hidden * 4 * (1 if lora[0] else 2)
+    final_norm = batch.tokens * stack.hidden * 4 * (2 if trains else 1)
     head_input = batch.targets * stack.hidden * compute if head.weight.requires_grad else 0
     out["lm_head"] = final_norm + head_input + batch.targets * head.out_features * 4
     return out
