@@ -70,15 +70,25 @@ class ReverieModule(LightningModule):
         scale = self.trainer.accumulate_grad_batches * self.trainer.world_size
         loss = out.loss * scale + (out.pair_loss if out.pair_loss is not None else 0.0)
         self.train_segments.update(out.segment_loss_sum, out.segment_tokens)
-        batch_size = batch["input_ids"].shape[0]
+        if out.pairs:
+            self.train_pairs.update(out.pair_stats, out.pairs)
+        if self._logs_this_step():
+            self._log_step(loss, out, batch["input_ids"].shape[0])
+        return loss
+
+    def _logs_this_step(self) -> bool:
+        """Whether Lightning writes this step's metrics (every `trainer.log_every_n_steps`, and the last step).
+        Step values are only logged then: the other steps' `self.log` calls cost time and reached no logger."""
+        connector = getattr(self._trainer, "_logger_connector", None) if self._trainer is not None else None
+        return bool(getattr(connector, "should_update_logs", True))
+
+    def _log_step(self, loss: torch.Tensor, out: LossOutput, batch_size: int) -> None:
         self.log("train/loss", loss.detach(), prog_bar=True, batch_size=batch_size)
         means = per_segment_mean(out.segment_loss_sum, out.segment_tokens)
         self.log_dict({f"train/loss_{k}": v for k, v in means.items()}, batch_size=batch_size)
         if out.pairs:
-            self.train_pairs.update(out.pair_stats, out.pairs)
             stats = {f"train/dpo/{k}": v / out.pairs for k, v in zip(PAIR_STATS, out.pair_stats.tolist(), strict=True)}
             self.log_dict(stats, batch_size=out.pairs)
-        return loss
 
     def on_train_epoch_start(self) -> None:
         self.train_pairs.reset()

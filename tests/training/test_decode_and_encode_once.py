@@ -1,6 +1,7 @@
 """Decode once, encode once: cached images equal fresh decodes, a frozen tower's stored features equal recomputed ones,
 and the training loss with stored features equals the loss with the tower run on the batch."""
 
+import pytest
 import torch
 
 from reverie.data.conversation import Conversation, Part, Segment, Turn
@@ -88,3 +89,49 @@ def test_module_keeps_a_frozen_tower_in_eval_mode(make_lvlm):
     model.vision_tower.requires_grad_(True)
     module.train()
     assert all(m.training for m in model.vision_tower.modules())
+
+
+def test_step_metrics_are_logged_on_the_steps_lightning_writes_with_their_values(
+    tmp_path, tokenizer, make_lvlm, make_images
+):
+    """Step values are only computed on logging steps; metrics.csv still holds every logging step's own loss."""
+    import csv
+
+    from lightning.pytorch import Callback, Trainer
+    from lightning.pytorch.callbacks import LearningRateMonitor
+    from lightning.pytorch.loggers import CSVLogger
+    from torch.utils.data import DataLoader
+
+    model = make_lvlm(seed=4)
+    model.vision_tower.requires_grad_(False)
+    dataset, _ = _batch(tmp_path, tokenizer, model, make_images, n_images=4, per_image=4)
+    loader = DataLoader(list(range(len(dataset))), batch_size=2, collate_fn=lambda ix: _collate(dataset, tokenizer, ix))
+    losses: dict[int, float] = {}
+
+    class Record(Callback):
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            losses[trainer.global_step] = float(outputs["loss"])
+
+    module = ReverieModule(model, SegmentWeightedLoss({}), OptimSettings(), frozen_tower_cache_mb=1)
+    trainer = Trainer(
+        max_steps=7,
+        log_every_n_steps=3,
+        logger=CSVLogger(tmp_path / "logs", name="", version=""),
+        callbacks=[Record(), LearningRateMonitor("step")],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+    )
+    trainer.fit(module, train_dataloaders=loader)
+    rows = list(csv.DictReader((tmp_path / "logs" / "metrics.csv").open()))
+    loss_rows = {int(r["step"]): float(r["train/loss"]) for r in rows if r.get("train/loss")}
+    lr_steps = {int(r["step"]) for r in rows if r.get("lr-AdamW/language_model")}
+    assert loss_rows and set(loss_rows) == lr_steps  # the steps Lightning writes (its own lr monitor agrees)
+    assert len(loss_rows) == 2 and module.tower_features.computed == 4
+    for step, value in loss_rows.items():  # the step's own loss (the callback sees it after the step: +1)
+        assert value == pytest.approx(losses[step + 1], rel=1e-6)
+
+
+def _collate(dataset, tokenizer, indices):
+    return Collator(tokenizer.pad_token_id)([dataset[i] for i in indices])
