@@ -30,6 +30,7 @@ class EncodedSample:
     preference: np.ndarray = field(default=None)  # int64 (T,): 0 = not a preference pair (reverie.data.preference)
     members: tuple[str, ...] = ()  # ids of the conversations a tree holds
     origin: str = ""  # the source record ("file#index"); samples of one record share it
+    ref_logps: np.ndarray = field(default=None)  # float32 (T,): DPO reference log-prob per target (precomputed), else 0
 
     def __post_init__(self) -> None:
         n = len(self.input_ids)
@@ -43,6 +44,8 @@ class EncodedSample:
             self.branch_ids = np.zeros(n, dtype=np.int64)
         if self.preference is None:
             self.preference = np.zeros(n, dtype=np.int64)
+        if self.ref_logps is None:
+            self.ref_logps = np.zeros(n, dtype=np.float32)
 
     def __len__(self) -> int:
         return len(self.input_ids)

@@ -99,6 +99,9 @@ class PreferenceObjective:
         dpo_weight: float = 1.0,
         sft: SegmentWeightedLoss | None = None,
         pairs: str = "only",
+        reference: str = "live",
+        reference_cache: str | None = None,
+        reference_batch_size: int = 8,
     ) -> None:
         if beta <= 0:
             raise InputError(f"objective.beta must be > 0, got {beta}")
@@ -114,6 +117,13 @@ class PreferenceObjective:
             )
         self.beta, self.label_smoothing, self.dpo_weight = float(beta), float(label_smoothing), float(dpo_weight)
         self.sft, self.pairs = sft, pairs
+        if reference not in ("live", "precomputed"):
+            raise InputError(f"objective.reference must be live or precomputed, got {reference!r}")
+        if reference_batch_size < 1:
+            raise InputError(f"objective.reference_batch_size must be >= 1, got {reference_batch_size}")
+        # the reference policy: a frozen copy (live) or log-probs computed before training (reverie.training.reference)
+        self.reference, self.reference_cache = reference, reference_cache
+        self.reference_batch_size = reference_batch_size
         self._sft = sft or SegmentWeightedLoss({})  # per-segment bookkeeping, also when there is no token loss
 
     def normaliser_weight(self, sample: EncodedSample) -> float:
