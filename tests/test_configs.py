@@ -51,6 +51,11 @@ CANNOT_TRAIN_HERE = {
     "trainer/strategy=deepspeed_zero2": "needs the deepspeed package (not a dependency) and CUDA",
     "trainer/strategy=deepspeed_zero3": "needs the deepspeed package (not a dependency) and CUDA",
     "+experiment=reflect_vs_prefer": "phase 2 of a study: needs the phase-1 runs (sft_runs=...) to start from",
+    **{
+        f"+experiment={name}": "LLaVA-1.5-7B weights and the paper's data (placeholders): tests/plan plans it instead"
+        for name in ("paper_llava15_lora_reverie", "paper_llava15_lora_answers_only", "paper_llava15_align")
+    },
+    "+experiment=paper_dftg": "a llava-hf folder and targeted data (placeholders): tests/plan plans it instead",
 }
 
 

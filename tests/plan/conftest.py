@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from hydra import compose, initialize_config_dir
+from plan_compose import compose_plan
 
 from reverie.plan.estimate import Plan, make_plan
-from reverie.resolvers import register
-
-CONF = Path(__file__).resolve().parents[2] / "reverie" / "conf"
-register()
-
-
-def compose_plan(*overrides: str):
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        return compose("plan", overrides=list(overrides))
 
 
 @pytest.fixture

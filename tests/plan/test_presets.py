@@ -1,0 +1,93 @@
+"""The paper presets compose and plan (no weights, no data: their paths are placeholders); the global batch holds on
+any GPU count; the entry point prints the plan; samples per epoch are counted from real files when they are here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from lightning.pytorch import Trainer
+from plan_compose import compose_plan
+
+from reverie.errors import InputError
+from reverie.plan.estimate import make_plan
+from reverie.training.global_batch import GlobalBatch, accumulation
+
+PAPER_LORA = 340_795_392  # LoRA r 128 on every linear of Vicuna-7B (319,815,680) + the 2-layer projector (20,979,712)
+
+
+@pytest.mark.parametrize("gpus", [1, 8])
+def test_paper_preset_plans_with_the_papers_settings(plan_of, gpus):
+    plan = plan_of("+experiment=paper_llava15_lora_reverie", f"trainer.devices={gpus}", "plan.samples_per_epoch=919475")
+    cfg = compose_plan("+experiment=paper_llava15_lora_reverie")
+    assert (cfg.stage.lora.r, cfg.stage.lora.alpha, cfg.stage.optim.lr, cfg.stage.optim.projector_lr) == (
+        128,
+        256,
+        2e-4,
+        2e-5,
+    )
+    assert (cfg.stage.optim.warmup_ratio, cfg.trainer.max_epochs, cfg.data.max_length) == (0.03, 1, 2048)
+    assert cfg.trainer.precision == "bf16-mixed" and cfg.model.vision_encoder.pad_to_square
+    assert [s._target_.rsplit(".", 1)[1] for s in cfg.data.train_sources] == ["ReverieSource", "LlavaSource"]
+    assert plan.counts.trainable == PAPER_LORA
+    assert plan.work.samples_per_step == 128 and plan.work.accumulation == 128 // (4 * gpus)
+    assert plan.work.steps_per_epoch == -(-919_475 // 128) == plan.steps
+    assert plan.flops_per_step == sum(plan.flops.values()) * plan.work.accumulation * gpus
+    expected = plan.steps * plan.flops_per_step / (0.4 * 989e12 * gpus)
+    assert plan.seconds == pytest.approx(expected)
+
+
+def test_baseline_differs_only_in_the_rationales(plan_of):
+    reverie = compose_plan("+experiment=paper_llava15_lora_reverie")
+    baseline = compose_plan("+experiment=paper_llava15_lora_answers_only")
+    assert (reverie.reflection.kinds, baseline.reflection.kinds) == ("both", "none")
+    for key in ("model", "stage", "trainer", "data", "callbacks"):
+        assert reverie[key] == baseline[key], key
+    assert plan_of("+experiment=paper_llava15_lora_answers_only").counts.trainable == PAPER_LORA
+
+
+def test_dftg_and_align_presets_plan(plan_of):
+    dftg = plan_of("+experiment=paper_dftg", "trainer.devices=8")
+    assert dftg.counts.trainable == PAPER_LORA and dftg.work.samples_per_epoch is None  # the file is a placeholder
+    assert dftg.steps is None and dftg.seconds is None
+    align = plan_of("+experiment=paper_llava15_align", "trainer.devices=8")
+    assert align.counts.trainable == 20_979_712 and align.work.samples_per_step == 256
+
+
+def test_global_batch_sets_accumulation_from_the_gpu_count():
+    assert [accumulation(128, 4, gpus) for gpus in (1, 2, 8)] == [32, 16, 4]
+    with pytest.raises(InputError, match="not a multiple"):
+        accumulation(128, 4, 3)
+    trainer = Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False)
+    GlobalBatch(size=128, micro_batch=16).setup(trainer, None, "fit")
+    assert trainer.accumulate_grad_batches == 8
+
+
+def test_samples_per_epoch_counted_from_the_files(data_dir):
+    overrides = [
+        "+experiment=paper_llava15_lora_reverie",
+        f"data.train_sources.0.path={data_dir / 'reverie.json'}",
+        f"data.train_sources.0.image_root={data_dir / 'images'}",
+        f"data.train_sources.1.path={data_dir / 'llava.json'}",
+        f"data.train_sources.1.image_root={data_dir / 'images'}",
+    ]
+    plan = make_plan(compose_plan(*overrides))
+    assert plan.work.samples_per_epoch == 24 + 12  # REVERIE: answer+pos, answer+neg per record; LLaVA: one each
+    assert plan.work.steps_per_epoch == 1
+
+
+def test_entry_point_prints_the_plan():
+    args = ["+experiment=paper_llava15_lora_reverie", "trainer.devices=8", "plan.samples_per_epoch=919475"]
+    out = subprocess.run(
+        [sys.executable, "-m", "reverie.plan", *args, "plan.format=json"], capture_output=True, text=True, check=True
+    ).stdout
+    plan = json.loads(out[out.index("{") :])
+    assert plan["parameters"]["trainable"] == PAPER_LORA and plan["steps"] == 7184
+    bad = subprocess.run(
+        [sys.executable, "-m", "reverie.plan", "model=hf_llava", "model.path=/nowhere/unknown-model"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("reverie: error: model.path: no config.json"), bad.stderr
