@@ -1,9 +1,9 @@
 """`python -m reverie.targeted diagnosis=PROFILE.json mode=targeted|untargeted size=N out=FILE.json`: DFTG's
 generation step.
 
-Writes ``out`` (LLaVA JSON: one yes/no question per sample, with a ``dftg`` field saying what it asks), REVERIE JSON
-next to it (``<stem>.reverie.json``, the world's rationales for both answers, so the data can also be trained
-reflectively) and ``<stem>.report.json`` (samples per type and polarity, concepts asked, weights). Images are the
+Writes ``out`` (LLaVA JSON: one yes/no question or one description per sample, with a ``dftg`` field saying what it
+asks), REVERIE JSON next to it (``<stem>.reverie.json``, the world's rationales for both answers, so the data can also
+be trained reflectively) and ``<stem>.report.json`` (samples per type and polarity, concepts asked, weights). Images are the
 diagnosed run's world (``split``, default train); mix the file in with ``data=world_dftg``. The last line printed is
 ``out``'s path.
 """
@@ -63,6 +63,7 @@ def run(cfg: DictConfig) -> Path:
         top=cfg.top,
         split=cfg.split,
         seed=cfg.seed,
+        negatives_on=cfg.negatives_on,
     )
     llava, reverie, report = generator.generate(cfg.size)
     paths = write_outputs(cfg.out, llava, reverie if cfg.reverie else None, report)

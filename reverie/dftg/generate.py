@@ -3,7 +3,16 @@
 Four instruction types, each asked as a yes/no question in the world's own wording: ``existence`` ("Is there a
 mug in the image?"), ``attribute`` (colour: "Is the mug red?"), ``position`` ("Is the mug in the top-left corner?")
 and ``relation`` ("Is the mug to the left of the plate?"). Positive samples state something true (answer Yes),
-negative ones something false (answer No); REVERIE records add the world's rationales for both answers.
+negative ones something false (answer No); REVERIE records add the world's rationales for both answers. A fifth,
+``description``, trains free-form generation where the profile comes from: the world's exact description of an
+image, a negative one on an image without the concept (where the model invents it), a positive one on an image with
+it; its REVERIE twin's confusing answer is that description with the concept inserted (with an absent companion for
+positives).
+
+``negatives_on`` says where the concept-absent images (negative existence and description samples) come from:
+``anywhere`` (every image without the concept) or ``triggers`` (images without it whose present objects set its
+invention off: the profile's ``triggers`` in targeted mode, else the concept's theme-mates; every image without it
+when none has one). Both modes use the same rule, so the control differs only in which concepts it asks about.
 
 How many samples of each type and polarity is fixed by ``size``, the type mix and ``negative_share`` alone, so the
 two modes differ only in *which concepts* they ask about:
@@ -30,6 +39,8 @@ from reverie.dftg.detectors import WorldTruth
 from reverie.dftg.verify import verify
 from reverie.errors import InputError
 from reverie.eval.io import read_jsonl
+from reverie.world.describe import DETAIL_PROMPTS, describe
+from reverie.world.exports.description_pairs import description_record
 from reverie.world.exports.llava import conversation
 from reverie.world.facts import SceneFacts
 from reverie.world.grid import CELLS, RELATIONS, holds
@@ -41,7 +52,8 @@ from reverie.world.rationales import rationales
 from reverie.world.scene import Obj, Scene
 from reverie.world.vocab import COLORS, Vocab
 
-TYPES = ("existence", "attribute", "position", "relation")
+TYPES = ("existence", "attribute", "position", "relation", "description")
+NEGATIVES_ON = ("anywhere", "triggers")
 MODES = ("targeted", "untargeted")
 WEIGHTS = ("invention_rate", "rate", "hallucinations")
 _PROBE_KIND = {"existence": "existence", "attribute": "color", "position": "position", "relation": "relation"}
@@ -103,6 +115,14 @@ def concept_weights(profile: dict, mode: str, vocab: Vocab, weight_by: str, top:
     return weights
 
 
+def trigger_set(profile: dict, concept: str, mode: str, vocab: Vocab) -> set[str]:
+    """Present objects that set ``concept``'s invention off: the profile's triggers (targeted mode, when it lists
+    any), else the concept's theme-mates."""
+    listed = profile.get("concepts", {}).get(concept, {}).get("triggers") or []
+    named = {t for t, _ in listed if t in vocab.by_name and t != concept} if mode == "targeted" else set()
+    return named or {m for m in vocab.members[vocab.by_name[concept].theme] if m != concept}
+
+
 def attribute_weights(profile: dict, attribute: str, vocab: Vocab) -> dict[str, float]:
     """Concepts the model gave a wrong ``attribute``, weighted by that error rate (empty when none)."""
     out = {}
@@ -129,9 +149,13 @@ class TargetedGenerator:
         top: int | None = None,
         split: str | None = "train",
         seed: int = 0,
+        negatives_on: str = "anywhere",
     ) -> None:
         if mode not in MODES:
             raise InputError(f"mode must be one of {MODES}, got {mode!r}")
+        if negatives_on not in NEGATIVES_ON:
+            raise InputError(f"negatives_on must be one of {NEGATIVES_ON}, got {negatives_on!r}")
+        self.negatives_on = negatives_on
         self.mode, self.vocab, self.seed = mode, vocab, seed
         self.types = dict(types or {"existence": 0.55, "attribute": 0.15, "position": 0.15, "relation": 0.15})
         self.negative_share = negative_share
@@ -144,11 +168,16 @@ class TargetedGenerator:
             c: kinds.get("color", {}).get("said", {}) for c, kinds in profile.get("attributes", {}).items()
         }
         self.profile_source = profile.get("source", {})
+        self.triggers = {c: trigger_set(profile, c, mode, vocab) for c in vocab.names}
 
     # --- drawing -------------------------------------------------------------------------------------------
     def _pool(self, kind: str, positive: bool, concept: str) -> list[SceneFacts]:
-        if kind == "existence" and not positive:
-            return [f for f in self.facts if concept in f.absent]
+        if kind in ("existence", "description") and not positive:
+            absent = [f for f in self.facts if concept in f.absent]
+            if self.negatives_on == "anywhere":
+                return absent
+            triggered = [f for f in absent if self.triggers[concept] & set(f.present)]
+            return triggered or absent
         if kind == "relation":
             return [f for f in self.facts if concept in f.singles and len(f.singles) > 1]
         return [f for f in self.facts if concept in f.by_category]
@@ -210,13 +239,19 @@ class TargetedGenerator:
             c = self._concept(rng, weights, kind, positive)
             pool = self._pools[(kind, positive, c)]
             f = pool[rng.integers(len(pool))]
+            sample_id = f"dftg-{self.mode}-{i:06d}"
+            if kind == "description":
+                llava_record, record = self._description(rng, rand, positive, c, f, sample_id)
+                llava.append(llava_record)
+                reverie.append(record)
+                asked[(kind, record["dftg"]["polarity"], c)] += 1
+                continue
             probe = self._probe(rng, kind, positive, c, f)
             names = Names(self.vocab, rand)
             text = question(probe, f, names, rand)
             reply = answer(probe, probe.truth, f, names, rand)
             meta = self._meta(kind, positive, probe)
             verify(meta, self.truth[f.scene.image])
-            sample_id = f"dftg-{self.mode}-{i:06d}"
             record = conversation(f.scene.image, sample_id, [(text, reply)])
             record["dftg"] = meta
             llava.append(record)
@@ -237,6 +272,33 @@ class TargetedGenerator:
             )
             asked[(kind, meta["polarity"], c)] += 1
         return llava, reverie, self._report(size, plan, asked)
+
+    def _description(
+        self, rng: np.random.Generator, rand: Rand, positive: bool, c: str, f: SceneFacts, sample_id: str
+    ) -> tuple[dict, dict]:
+        """The image's exact description (LLaVA) and its REVERIE twin: confusing = the same with ``c`` inserted
+        (negatives), or with an absent companion of the present objects (positives)."""
+        meta = {
+            "mode": self.mode,
+            "type": "description",
+            "polarity": "positive" if positive else "negative",
+            "concept": c,
+            "answer": "yes" if positive else "no",  # whether the concept is in the described image
+        }
+        verify(meta, self.truth[f.scene.image])
+        names = Names(self.vocab, rand)
+        prompt = DETAIL_PROMPTS[int(rng.integers(len(DETAIL_PROMPTS)))]
+        text = describe(f, names, rand)
+        if positive:
+            mates = f.absent_mates or f.absent
+            absent = mates[int(rng.integers(len(mates)))]
+        else:
+            absent = c
+        record = description_record(f, rand, names, sample_id, prompt, text, absent)
+        record["dftg"] = meta
+        llava_record = conversation(f.scene.image, sample_id, [(prompt, text)])
+        llava_record["dftg"] = meta
+        return llava_record, record
 
     def _meta(self, kind: str, positive: bool, probe: Probe) -> dict[str, Any]:
         meta: dict[str, Any] = {
@@ -265,6 +327,7 @@ class TargetedGenerator:
             "seed": self.seed,
             "types": per_type,
             "negative_share": self.negative_share,
+            "negatives_on": self.negatives_on,
             "concept_weights": self.weights,
             "color_weights": self.color_weights,
             "asked": by_type,  # type -> polarity -> concept -> samples

@@ -18,7 +18,7 @@ class ContradictionError(ValueError):
 def true_answer(meta: dict, truth: ImageTruth) -> bool:
     """Whether the claim a sample asks about holds in the image."""
     kind, concept = meta["type"], meta["concept"]
-    if kind == "existence":
+    if kind in ("existence", "description"):  # description: whether the described image holds the concept
         return concept in truth.categories
     if kind == "attribute":
         return meta["claim"] in truth.values(concept, meta["attribute"])

@@ -36,3 +36,24 @@ def test_the_data_module_reads_the_extra_file(data_dir):
     )  # fmt: skip
     module.load(ReflectionPolicy())
     assert module.report["sources"]["train"]["dftg_targeted"] == len(json.loads((data_dir / "t.json").read_text()))
+
+
+def test_extra_share_makes_the_file_that_share_of_the_records(data_dir):
+    """12 REVERIE records at weight 1 and 12 LLaVA at weight 0.5 = 18 per epoch; a 12-record extra file at share 0.25
+    gets weight 0.25 / 0.75 * 18 / 12 = 0.5, i.e. 6 of 24 records."""
+    from reverie.data.reflect import ReflectionPolicy
+
+    images = str(data_dir / "images")
+    (data_dir / "t.json").write_text((data_dir / "llava.json").read_text())
+    base = [
+        ReverieSource(str(data_dir / "reverie.json"), images, 1.0, name="r"),
+        LlavaSource(str(data_dir / "llava.json"), images, 0.5, name="l"),
+    ]
+    module = world_with_extra(
+        base, arm="targeted", extra={"targeted": str(data_dir / "t.json")}, extra_image_root=images,
+        extra_share=0.25, extra_weight=3.0, val_sources=[],
+    )  # fmt: skip
+    module.load(ReflectionPolicy(kinds="none"))
+    assert module.report["sources"]["train"] == {"r": 12, "l": 6, "dftg_targeted": 6}
+    with pytest.raises(ValueError, match=r"extra_share must be in \[0, 1\)"):
+        world_with_extra(base, arm="targeted", extra={"targeted": str(data_dir / "t.json")}, extra_share=1.0)

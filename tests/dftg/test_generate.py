@@ -138,6 +138,7 @@ def test_entry_point_writes_the_files(world, tmp_path):
         ({"types": {"existence": 1, "smell": 1}}, "unknown instruction type"),
         ({"negative_share": 1.5}, "negative_share"),
         ({"weight_by": "vibes"}, "weight_by"),
+        ({"negatives_on": "nowhere"}, "negatives_on"),
     ],
 )
 def test_bad_options_fail_clearly(world, kwargs, match):
@@ -151,3 +152,44 @@ def test_a_profile_without_hallucinations_cannot_be_targeted(world):
         entry["hallucinations"] = 0
     with pytest.raises(ValueError, match="no object hallucinations"):
         TargetedGenerator(empty, world["scenes"], make_vocab())
+
+
+THEMES = {c: make_vocab().by_name[c].theme for c in make_vocab().names}
+
+
+def test_negatives_on_triggers_asks_where_the_present_objects_set_the_invention_off(world):
+    """Targeted: the profile's triggers (cup <- plate), else theme-mates; untargeted: theme-mates, the same rule."""
+    prof = profile()
+    prof["concepts"]["cup"]["triggers"] = [["plate", 3], ["not-a-category", 1]]
+    scenes = scene_truth(world)
+    for mode in ("targeted", "untargeted"):
+        gen = TargetedGenerator(prof, world["scenes"], make_vocab(), mode=mode, negatives_on="triggers")
+        llava, _, report = gen.generate(300)
+        assert report["negatives_on"] == "triggers"
+        negatives = [s for s in llava if s["dftg"]["type"] == "existence" and s["dftg"]["polarity"] == "negative"]
+        assert len(negatives) > 50
+        for s in negatives:
+            c, present = s["dftg"]["concept"], {o["category"] for o in scenes[s["image"]]["objects"]}
+            assert c not in present
+            wanted = {"plate"} if (mode, c) == ("targeted", "cup") else {m for m in THEMES if THEMES[m] == THEMES[c]}
+            assert present & (wanted - {c}), (mode, c, present)
+    anywhere, _, _ = generate(world, "targeted", size=300, types={"existence": 1.0})
+    images = {s["image"] for s in anywhere if s["dftg"]["concept"] == "cup" and s["dftg"]["polarity"] == "negative"}
+    assert any("plate" not in {o["category"] for o in scenes[i]["objects"]} for i in images)  # the old rule differs
+
+
+def test_description_samples_are_the_worlds_description_with_the_concept_inserted_in_the_twin(world):
+    llava, reverie, report = generate(world, "targeted", size=60, types={"description": 1.0}, negatives_on="triggers")
+    scenes = scene_truth(world)
+    assert report["types"] == {"description": {"positive": 30, "negative": 30}}
+    for sample, record in zip(llava, reverie, strict=True):
+        meta, scene = sample["dftg"], scenes[sample["image"]]
+        present = {o["category"] for o in scene["objects"]}
+        assert (meta["concept"] in present) == (meta["polarity"] == "positive")
+        prompt, text = (t["value"] for t in sample["conversations"])
+        assert prompt.startswith("<image>\n") and record["correct_answer"] == text and len(text.split()) > 10
+        assert record["confusing_answer"].startswith(text.split(". ")[0]) and len(record["confusing_answer"]) > len(
+            text
+        )
+        inserted = record["probe"]["category"]
+        assert inserted not in present and (meta["polarity"] == "positive" or inserted == meta["concept"])

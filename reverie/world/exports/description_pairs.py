@@ -41,22 +41,29 @@ def description_pair(facts: SceneFacts, rand: Rand, vary_prompt: bool) -> dict[s
     names = Names(facts.vocab, rand)
     prompt = rand.choice(DETAIL_PROMPTS) if vary_prompt else DETAIL_PROMPTS[0]
     correct = describe(facts, names, rand)
-    mate = rand.choice(mates)
-    theme = facts.vocab.by_name[mate].theme
+    stem = facts.scene.image.rsplit(".", 1)[0]
+    return description_record(facts, rand, names, f"world-{stem}-d0", prompt, correct, rand.choice(mates))
+
+
+def description_record(
+    facts: SceneFacts, rand: Rand, names: Names, record_id: str, prompt: str, correct: str, absent: str
+) -> dict[str, Any]:
+    """A REVERIE record: ``correct`` (the scene's description) vs the same with a sentence adding ``absent``, in an
+    empty cell (an occupied one when the grid is full), after the sentence about a present object of its theme."""
+    theme = facts.vocab.by_name[absent].theme
     friend = next((c for c in facts.present if facts.vocab.by_name[c].theme == theme), facts.present[0])
     empty = [c for c in CELLS if c not in facts.cell_of]
     cell = rand.choice(empty) if empty else rand.choice(sorted(facts.cell_of))
     added = rand.choice(
         (
-            f"There is also {with_article(f'{rand.choice(tuple(COLORS))} {names(mate)}')} {position_phrase(cell, rand)}.",
-            f"{capitalize(position_phrase(cell, rand))} there is {with_article(names(mate))}.",
+            f"There is also {with_article(f'{rand.choice(tuple(COLORS))} {names(absent)}')} {position_phrase(cell, rand)}.",
+            f"{capitalize(position_phrase(cell, rand))} there is {with_article(names(absent))}.",
         )
     )
     wrong = inserted(correct, added, names(friend) if len(facts.by_category[friend]) == 1 else names.plural(friend))
-    positive, negative = description_rationales(facts, names, rand, mate, cell)
-    stem = facts.scene.image.rsplit(".", 1)[0]
+    positive, negative = description_rationales(facts, names, rand, absent, cell)
     return {
-        "id": f"world-{stem}-d0",
+        "id": record_id,
         "image": facts.scene.image,
         "question": prompt,
         "correct_answer": correct,
@@ -64,5 +71,5 @@ def description_pair(facts: SceneFacts, rand: Rand, vary_prompt: bool) -> dict[s
         "correct_rationale": positive,
         "incorrect_rationale": negative,
         "question_type": "open_ended",
-        "probe": {"kind": "description", "category": mate, "cell": list(cell)},
+        "probe": {"kind": "description", "category": absent, "cell": list(cell)},
     }
