@@ -19,9 +19,10 @@ AMBER score = ((1 - CHAIR) + F1) / 2 with the overall discriminative F1. All fig
 percentages / 100).
 
 Differences from the official script, on purpose: object words are found by longest match against the vocabulary with
-plural forms (``reverie.eval.chair.ObjectVocabulary``) instead of NLTK's noun tagger and lemmatiser, and the spaCy
-word-vector similarity fallback (similarity > 0.8 counts as the same word) is not used; a word is the vocabulary word
-it spells.
+plural forms (``reverie.eval.chair.ObjectVocabulary``) instead of NLTK's noun tagger and lemmatiser (a word followed
+by "be", "see", "not", ... is read as a verb and skipped, e.g. "can be seen"; other verb uses of a vocabulary word
+still count), and the spaCy word-vector similarity fallback (similarity > 0.8 counts as the same word) is not used; a
+word is the vocabulary word it spells.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ TYPES = {
     "discriminative-relation": "relation",
 }
 GENERATIVE = "generative"
+# words that follow a vocabulary word only when it is a verb or modal ("can be seen", "can see", "watch over"):
+# the official script drops those readings with a part-of-speech tagger
+VERB_FOLLOWERS = frozenset({"be", "see", "also", "not", "only", "still", "clearly", "easily", "over"})
 GENERATIVE_COUNTS = (
     "hallucinated",
     "words",
@@ -90,8 +94,14 @@ class AmberVocabulary:
         return self.association.get(word, ())
 
     def object_words(self, text: str) -> list[str]:
-        """The vocabulary words of ``text`` in order (plurals read as their singular), global safe words left out."""
-        return [m.category for m in self.matcher.mentions(text) if m.category not in self.safe_words]
+        """The vocabulary words of ``text`` in order (plurals read as their singular), global safe words left out,
+        and a word followed by a verb's companion ("can be seen", "can see") left out: a verb, not an object."""
+        tokens = words(text)
+        return [
+            m.category
+            for _, end, m in self.matcher.spans(tokens)
+            if m.category not in self.safe_words and (end == len(tokens) or tokens[end] not in VERB_FOLLOWERS)
+        ]
 
     def score(self, text: str, truth: Sequence[str], hallu: Sequence[str]) -> DescriptionScore:
         """Score one description against its annotation (``truth`` and ``hallu`` object lists)."""

@@ -12,7 +12,15 @@ from reverie.errors import InputError
 from reverie.eval.tasks.amber import AmberTask
 from reverie.eval.tasks.base import EvalPrediction
 
-RELATION = {"dog": ["puppy"], "cat": [], "person": ["man", "woman"], "tree": ["bush"], "car": ["vehicle"], "ball": []}
+RELATION = {
+    "dog": ["puppy"],
+    "cat": [],
+    "person": ["man", "woman"],
+    "tree": ["bush"],
+    "car": ["vehicle"],
+    "ball": [],
+    "bin": ["can"],
+}
 ANNOTATIONS = [
     {"id": 1, "type": "generative", "truth": ["dog", "person"], "hallu": ["cat", "ball"]},
     {"id": 2, "type": "generative", "truth": ["tree", "tree", "car"], "hallu": ["person"]},
@@ -27,7 +35,8 @@ ANSWERS = {
     # object words: puppy (covers dog), man (covers person), ball, cat, car (3 hallucinated; ball and cat are the
     # image's tempting "hallu" objects); vehicle is a safe word, never counted
     1: "A puppy and a man play with a ball near two cats and a car vehicle.",
-    2: "Trees and bushes.",  # tree covers the first "tree" entry (the second never), bush covers tree too
+    # tree covers the first "tree" entry (the second never), bush covers tree too; "can" is a verb here, no object
+    2: "Trees and bushes can be seen.",
     3: "No",  # right "no"
     4: "No, there is not.",  # a "no" to a yes question
     5: "Yes",
