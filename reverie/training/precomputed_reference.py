@@ -67,15 +67,14 @@ class PrecomputedReference:
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.batch_size, self.chunk_size = batch_size, chunk_size
         self.report: dict[str, object] = {}
+        self.prepared = False
 
     def token_losses(self, policy: LVLM, batch: dict) -> torch.Tensor:
         """CE of every next-token target under the starting weights, in `LVLM.token_losses` order (M,); only pair
         targets carry values (the objective reads no others)."""
-        keep = batch["target_ids"] != IGNORE_INDEX
-        ref = -batch["ref_logps"][keep]
-        if bool((ref[batch["preference"][keep] > 0] == 0).any()):
-            raise RuntimeError("a preference pair reached training without reference log-probs: prepare() not run")
-        return ref
+        if not self.prepared:
+            raise RuntimeError("precomputed DPO reference used before prepare() filled the samples' ref_logps")
+        return -batch["ref_logps"][batch["target_ids"] != IGNORE_INDEX]
 
     def prepare_for(self, trainer, policy: LVLM) -> None:
         """``prepare`` on the trainer's datamodule (called at the start of fit)."""
@@ -135,6 +134,7 @@ class PrecomputedReference:
             for s, v in zip(chunk, values, strict=True):
                 s.ref_logps = np.zeros(len(s), dtype=np.float32)
                 s.ref_logps[s.target_ids != IGNORE_INDEX] = v
+        self.prepared = True
         self.report = {
             "pairs": len(pairs),
             "computed": sum(len(chunks[i]) for i in missing),

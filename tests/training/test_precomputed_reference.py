@@ -80,6 +80,13 @@ def test_the_cache_resumes_chunk_by_chunk_and_a_resumed_run_needs_it(data_dir, t
     assert fresh.prepare(other, samples, dm.image_transform, dm.collator)["from_cache"] == 0
 
 
+def test_a_bad_reference_knob_is_a_user_error():
+    with pytest.raises(InputError, match="objective.reference must be live or precomputed"):
+        PreferenceObjective(reference="copy")
+    with pytest.raises(InputError, match="reference_batch_size"):
+        PreferenceObjective(reference="precomputed", reference_batch_size=0)
+
+
 def test_saved_memory_is_the_live_reference_copy(make_lvlm):
     model = make_lvlm(seed=6)
     for stage, kwargs, parts in [
