@@ -12,8 +12,8 @@ objects covers that object. Over all descriptions:
 - Hal = descriptions with at least one hallucinated object word / descriptions;
 - Cog = ``hallu`` objects covered / ``hallu`` objects (hallucinations of the tempting, co-occurring objects).
 
-Discriminative part: yes/no questions on existence, attribute (state, number, action) and relation, with "no" as
-the positive class: precision = right "no" answers / "no" answers, recall = right "no" answers / "no" questions. An
+Discriminative part: yes/no questions on existence, attribute (state, number, action; each also reported alone) and
+relation, with "no" as the positive class: precision = right "no" answers / "no" answers, recall = right "no" answers / "no" questions. An
 answer that is neither yes nor no is wrong and not a "no" (the official script compares to "Yes"/"No" exactly).
 AMBER score = ((1 - CHAIR) + F1) / 2 with the overall discriminative F1. All figures are fractions (the paper's
 percentages / 100).
@@ -169,17 +169,17 @@ class AmberMetrics(Metric):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.add_state("gen", default=torch.zeros(len(GENERATIVE_COUNTS), dtype=torch.long), dist_reduce_fx="sum")
-        # per dimension: right "no", said "no", asked "no" (truth no), right, questions, unparsed
-        self.add_state("disc", default=torch.zeros(len(DIMENSIONS), 6, dtype=torch.long), dist_reduce_fx="sum")
+        # per annotation type (TYPES' order): right "no", said "no", asked "no" (truth no), right, questions, unparsed
+        self.add_state("disc", default=torch.zeros(len(TYPES), 6, dtype=torch.long), dist_reduce_fx="sum")
 
-    def update(self, counts: Tensor, preds: Tensor, target: Tensor, dimension: Tensor) -> None:
+    def update(self, counts: Tensor, preds: Tensor, target: Tensor, kind: Tensor) -> None:
         """``counts`` (descriptions, 8) from ``generative_counts``; per yes/no question ``preds`` in {1 yes, 0 no,
-        -1 unknown}, ``target`` in {1, 0} and ``dimension`` an index into ``DIMENSIONS`` (any part may be empty)."""
+        -1 unknown}, ``target`` in {1, 0} and ``kind`` its annotation type (``encode_type``); any part may be empty."""
         self.gen += counts.reshape(-1, len(GENERATIVE_COUNTS)).sum(0)
         said_no, asked_no = preds == NO_ID, target == NO_ID
         right = (preds == target) & (preds != -1)
         columns = torch.stack([said_no & asked_no, said_no, asked_no, right, torch.ones_like(right), preds == -1], 1)
-        self.disc.index_add_(0, dimension, columns.long())
+        self.disc.index_add_(0, kind, columns.long())
 
     def compute(self) -> dict[str, Tensor]:
         out: dict[str, Tensor] = {}
@@ -192,10 +192,14 @@ class AmberMetrics(Metric):
                 "generative/cog": _ratio(g["hallu_covered"], g["hallu"]),
                 "generative/responses": g["responses"],
             }
-        for i, name in enumerate(DIMENSIONS):
-            if self.disc[i, 4] > 0:
-                figures = _no_positive(*self.disc[i, :5])
-                out |= {f"{name}/{k}": v for k, v in figures.items()}
+        for name in DIMENSIONS:
+            rows = self.disc[[i for i, t in enumerate(TYPES) if TYPES[t] == name]]
+            if rows[:, 4].sum() > 0:
+                out |= {f"{name}/{k}": v for k, v in _no_positive(*rows.sum(0)[:5]).items()}
+        for i, kind in enumerate(TYPES):  # attribute's parts, as the official script prints them
+            if TYPES[kind] == "attribute" and self.disc[i, 4] > 0:
+                part = kind.removeprefix("discriminative-attribute-")
+                out |= {f"attribute/{part}/{k}": v for k, v in _no_positive(*self.disc[i, :5]).items()}
         total = self.disc.sum(0)
         if total[4] > 0:
             out |= {f"discriminative/{k}": v for k, v in _no_positive(*total[:5]).items()}
@@ -210,8 +214,10 @@ def amber_score(chair: Tensor | float, f1: Tensor | float) -> Tensor | float:
     return ((1 - chair) + f1) / 2
 
 
-def encode_dimension(dimensions: Sequence[str]) -> Tensor:
-    return torch.tensor([DIMENSIONS.index(d) for d in dimensions], dtype=torch.long)
+def encode_type(kinds: Sequence[str]) -> Tensor:
+    """Annotation types as indices into ``TYPES``."""
+    order = list(TYPES)
+    return torch.tensor([order.index(k) for k in kinds], dtype=torch.long)
 
 
 __all__ = [
@@ -224,6 +230,6 @@ __all__ = [
     "AmberVocabulary",
     "DescriptionScore",
     "amber_score",
-    "encode_dimension",
+    "encode_type",
     "generative_counts",
 ]

@@ -112,6 +112,9 @@ def test_every_figure_equals_the_hand_computation(tmp_path, make_images):
         got = [m[f"amber/{part}/{k}"] for k in ("accuracy", "precision", "recall", "f1")]
         assert got == pytest.approx([accuracy, precision, recall, f1]), part
     assert m["amber/discriminative/unknown"] == 1
+    assert m["amber/attribute/state/accuracy"] == 0 and m["amber/attribute/number/accuracy"] == 1
+    assert m["amber/attribute/state/questions"] == m["amber/attribute/number/questions"] == 1
+    assert not any("action" in k for k in m)  # no action question asked
     assert m["amber/score"] == pytest.approx(((1 - 3 / 7) + 4 / 7) / 2)
     first = next(r for r in result.records if r.question_id == "1")
     assert first.parsed == ["puppy", "man", "ball", "cat", "car"]

@@ -22,7 +22,7 @@ from reverie.eval.amber import (
     TYPES,
     AmberMetrics,
     AmberVocabulary,
-    encode_dimension,
+    encode_type,
     generative_counts,
     normal_word,
 )
@@ -164,6 +164,6 @@ class AmberTask(EvalTask):
             torch.tensor(counts, dtype=torch.long).reshape(-1, len(GENERATIVE_COUNTS)),
             encode_yes_no(values),
             encode_yes_no([q.label for q in questions]),
-            encode_dimension([q.meta["dimension"] for q in questions]),
+            encode_type([q.meta["type"] for q in questions]),
         )
         return [r for r in records if r is not None]
