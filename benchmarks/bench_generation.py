@@ -88,5 +88,6 @@ def main() -> None:
         f"identical answers: {same}/{len(items)} (without sharing {same_unshared}/{len(items)})"
     )
 
+
 if __name__ == "__main__":
     main()
