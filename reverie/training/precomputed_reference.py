@@ -125,7 +125,7 @@ class PrecomputedReference:
                 cached[i] = self._score(policy, chunks[i], image_transform, collator, context)
                 if folder is not None and rank == 0:
                     _write(folder, i, cached[i])
-        if shared and missing:
+        if shared:  # every rank, missing chunks or not (rank 0 may have written them all before another looked)
             assert barrier is not None
             barrier()
             cached = [values if values is not None else _read(folder, i) for i, values in enumerate(cached)]
@@ -135,10 +135,11 @@ class PrecomputedReference:
                 s.ref_logps = np.zeros(len(s), dtype=np.float32)
                 s.ref_logps[s.target_ids != IGNORE_INDEX] = v
         self.prepared = True
+        computed = sum(len(chunks[i]) for i in missing) if rank == 0 or not shared else 0
         self.report = {
             "pairs": len(pairs),
-            "computed": sum(len(chunks[i]) for i in missing),
-            "from_cache": len(pairs) - sum(len(chunks[i]) for i in missing),
+            "computed": computed,
+            "from_cache": len(pairs) - computed,
             "seconds": round(time.perf_counter() - start, 3),
             "cache": str(folder) if folder else None,
         }

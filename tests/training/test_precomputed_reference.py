@@ -4,6 +4,9 @@ the live reference's copy."""
 
 from __future__ import annotations
 
+import copy
+import threading
+
 import pytest
 import torch
 from test_dpo import batches, pair_data
@@ -78,6 +81,27 @@ def test_the_cache_resumes_chunk_by_chunk_and_a_resumed_run_needs_it(data_dir, t
     apply_stage(other, "finetune", train_projector=True, train_llm=True)
     fresh = PrecomputedReference(other, cache, batch_size=4, chunk_size=3)
     assert fresh.prepare(other, samples, dm.image_transform, dm.collator)["from_cache"] == 0
+
+
+def test_under_ddp_rank_0_computes_and_the_other_ranks_read(data_dir, tokenizer, make_lvlm, tmp_path):
+    model = make_lvlm(seed=7)
+    dm = pair_data(data_dir, tokenizer, model, llava=False, batch_size=4)
+    apply_stage(model, "finetune", train_projector=True, train_llm=True)
+    barrier = threading.Barrier(2, timeout=60)
+    ranks = [copy.deepcopy(dm.train_samples) for _ in range(2)]
+    refs = [PrecomputedReference(model, tmp_path / "cache", batch_size=4, chunk_size=3) for _ in range(2)]
+
+    def prepare(rank: int) -> None:
+        kwargs = {"rank": rank, "world_size": 2, "barrier": barrier.wait}
+        refs[rank].prepare(model, ranks[rank], dm.image_transform, dm.collator, **kwargs)
+
+    other = threading.Thread(target=prepare, args=(1,))
+    other.start()  # rank 1 first: it must wait for rank 0's files, not compute
+    prepare(0)
+    other.join()
+    assert refs[0].report["computed"] == refs[0].report["pairs"] > 3 and refs[1].report["computed"] == 0
+    for a, b in zip(*ranks, strict=True):
+        assert a.preference.any() and (a.ref_logps == b.ref_logps).all()
 
 
 def test_a_bad_reference_knob_is_a_user_error():
