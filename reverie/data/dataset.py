@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 from PIL import Image
+from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
 from reverie.data.images import ImageCache, load_image
@@ -61,13 +62,17 @@ class EncodedDataset(Dataset):
     def __getitem__(self, item: int | tuple[int | Sequence[int], float]) -> dict:
         row, loss_norm = item if isinstance(item, tuple) else (item, 0.0)
         members = [self.samples[i] for i in (row if isinstance(row, Sequence) else [row])]
-        out = {key: torch.from_numpy(np.concatenate([getattr(s, key) for s in members])) for key in ROW_KEYS}
-        out["unit_ids"] = torch.from_numpy(np.concatenate([np.full(len(s), u) for u, s in enumerate(members)]))
+        out = {key: torch.from_numpy(_joined([getattr(s, key) for s in members])) for key in ROW_KEYS}
+        out["unit_ids"] = torch.from_numpy(_joined([np.full(len(s), u) for u, s in enumerate(members)]))
         out["packed"] = len(members) > 1 or any(s.is_tree for s in members)
         out["images"] = [self.images(s.image, s.id) for s in members if s.image is not None]
         out["image_ids"] = [self.index[s.image] for s in members if s.image is not None]
         out["loss_norm"] = loss_norm
         return out
+
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)  # one sample: its own array (read only)
 
 
 class Collator:
@@ -77,15 +82,11 @@ class Collator:
         self.pad_token_id = pad_token_id
 
     def __call__(self, items: list[dict]) -> dict[str, torch.Tensor | None]:
-        length = max(len(it["input_ids"]) for it in items)
         fill = {"input_ids": self.pad_token_id, "labels": IGNORE_INDEX, "target_ids": IGNORE_INDEX, "unit_ids": -1}
         batch: dict[str, torch.Tensor | None] = {}
         for key in (*ROW_KEYS, "unit_ids"):
-            dtype = items[0][key].dtype
-            out = torch.full((len(items), length), fill.get(key, 0), dtype=dtype)
-            for row, it in enumerate(items):
-                out[row, : len(it[key])] = it[key]
-            batch[key] = out
+            # every key of a row has the row's length, so each pads to the longest row
+            batch[key] = pad_sequence([it[key] for it in items], batch_first=True, padding_value=fill.get(key, 0))
         batch["attention_mask"] = (batch["unit_ids"] >= 0).long()
         if not any(it["packed"] for it in items):  # plain rows: a 2-D padding mask is all the model needs
             del batch["unit_ids"], batch["branch_ids"]
