@@ -124,6 +124,11 @@ def test_every_figure_equals_the_hand_computation(tmp_path, make_images):
 def test_one_part_alone_reports_that_part_and_no_score(tmp_path, make_images):
     files = write_amber(tmp_path, make_images)
     t = AmberTask(files["discriminative"], files["annotations"], image_dir=files["images"], parser="strict")
+    assert {q.prompt for q in t.questions} == {"Is there a cat in this image?"}
+    suffixed = task(files, question_suffix="\nAnswer with yes or no.")
+    prompts = {q.meta["type"]: q.prompt for q in suffixed.questions}
+    assert prompts["generative"] == "Describe this image."  # the suffix reaches the yes/no questions only
+    assert prompts["discriminative-relation"] == "Is there a cat in this image?\nAnswer with yes or no."
     metrics = t.score(answer(t)).metrics
     assert metrics["amber/discriminative/f1"] == pytest.approx(4 / 7)
     assert not any("generative" in k for k in metrics) and "amber/score" not in metrics

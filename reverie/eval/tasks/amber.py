@@ -75,8 +75,12 @@ class AmberTask(EvalTask):
         parser: str = "pope_llava",
         stop_strings: Sequence[str] = DEFAULT_STOP_STRINGS,
         split_rationale: bool = True,
+        question_suffix: str = "",
     ) -> None:
+        """``question_suffix`` is appended to the yes/no questions only (e.g. LLaVA's short-answer instruction; the
+        runner's ``prompt_suffix`` would also reach the descriptions)."""
         super().__init__(name, parser, "yes_no", stop_strings=stop_strings, split_rationale=split_rationale)
+        self.question_suffix = question_suffix
         queries_path, annotations_path = Path(queries_file), Path(annotations_file)
         self.inputs.update(queries=str(queries_path), annotations=str(annotations_path))
         image_root = Path(image_dir) if image_dir is not None else queries_path.parent
@@ -117,7 +121,7 @@ class AmberTask(EvalTask):
         return EvalQuestion(
             question_id=str(qid),
             image=resolve_image(str(query["image"]), image_root, queries_path, None),
-            prompt=str(query["query"]),
+            prompt=str(query["query"]) + (self.question_suffix if kind != GENERATIVE else ""),
             label=label,
             meta=meta,
         )
