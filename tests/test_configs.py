@@ -266,13 +266,36 @@ def stage(*parts: str) -> Callable[[Job], None]:
 
 
 def experiment(job: Job) -> None:
-    """A preset names its runs and sweeps only keys that exist (a typo in a sweep would silently be a new key)."""
+    """A preset names its runs and sweeps only keys that exist (a typo in a sweep would silently be a new key); every
+    value of every swept key composes into a run whose reflection policy and objective build, and different values
+    give different runs (a value that changes nothing, e.g. an interpolation the preset forgot, fails)."""
     name = job.override.split("=")[1]
     assert job.cfg.experiment_name == name
     params = OmegaConf.load(CONF / "experiment" / f"{name}.yaml").hydra.sweeper.params
     assert params, name
-    for key in params:
+    for key, values in params.items():
         assert (CONF / key).is_dir() or OmegaConf.select(job.cfg, key, default="<absent>") != "<absent>", key
+        if key == "seed":
+            continue
+        seen = {}
+        for value in sweep_values(str(values)):
+            cfg = make_cfg(job.tmp_path, job.override, *job.extra, f"{key}={value}")
+            if not (CONF / key).is_dir():
+                assert str(OmegaConf.select(cfg, key)) == value, (key, value)
+            instantiate(cfg.reflection)  # a policy that exists (its values are checked when built)
+            instantiate(cfg.objective)
+            run = {
+                k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("reflection", "objective", "data", "stage")
+            }
+            assert run not in seen.values(), f"{key}={value} runs the same as {key}={list(seen)[-1]}"
+            seen[value] = run
+
+
+def sweep_values(spec: str) -> list[str]:
+    """The values of a basic sweeper's choice list (`a,b,c`) or `range(n)`."""
+    if spec.startswith("range("):
+        return [str(v) for v in range(*map(int, spec[6:-1].split(",")))]
+    return [v.strip() for v in spec.split(",")]
 
 
 AMBER_FIGURES = ("amber/generative/chair", "amber/generative/cog", "amber/discriminative/f1", "amber/score")
