@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from reverie.training.fsdp import is_block
 from reverie.training.stages import PARTS
 
 
@@ -45,12 +46,6 @@ def count(module: nn.Module) -> tuple[int, int]:
     params = list(module.parameters())
     trainable = sum(p.numel() for p in params if p.requires_grad)
     return trainable, sum(p.numel() for p in params) - trainable
-
-
-def is_block(module: nn.Module) -> bool:
-    """A transformer layer: a decoder/encoder layer of transformers, or a timm ViT block."""
-    name = type(module).__name__
-    return name.endswith(("DecoderLayer", "EncoderLayer")) or (name == "Block" and hasattr(module, "attn"))
 
 
 def param_counts(model: nn.Module) -> ParamCounts:

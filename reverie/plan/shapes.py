@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from reverie.plan.parameters import is_block
+from reverie.training.fsdp import is_block
 
 
 @dataclass(frozen=True)
