@@ -316,6 +316,50 @@ def eval_tasks(
     return check
 
 
+# Where each world eval task must read its questions (relative to the world's folder): the test split's files.
+WORLD_EVAL_FILES = {
+    "pope_random": "pope/test_random.jsonl",
+    "pope_popular": "pope/test_popular.jsonl",
+    "pope_adversarial": "pope/test_adversarial.jsonl",
+    "chair": "chair/objects.jsonl",
+    "mme": "mme/test.jsonl",
+    "mcq": "mcq/test.jsonl",
+    "amber": "amber/test/query_all.json",
+}
+
+
+def world_eval_reads_the_test_split(job: Job) -> None:
+    """Every task asked the questions of its own test-split file, all of them (POPE, MME, multiple choice: one sample
+    per record; CHAIR: one description per test image), on the world's test images."""
+    import re
+
+    from reverie.resolvers import world_dir
+
+    world = world_dir(OmegaConf.to_container(job.cfg.world, resolve=True), job.cfg.paths.cache_dir)
+    test_images = {
+        r["image"] for r in map(json.loads, (world / "scenes.jsonl").read_text().splitlines()) if r["split"] == "test"
+    }
+    for task in job.cfg.eval.tasks:
+        samples = [json.loads(x) for x in (job.tmp_path / "eval" / f"{task}.samples.jsonl").read_text().splitlines()]
+        assert samples, task
+        sources = {re.sub(r"(:\d+|: id \d+)$", "", s["meta"]["source"]) for s in samples}
+        assert sources == {str(world / WORLD_EVAL_FILES[task])}, (task, sources)
+        assert {Path(s["image"]).name for s in samples} <= test_images, task
+        if task.startswith("pope") or task in ("mme", "mcq"):
+            records = [x for x in (world / WORLD_EVAL_FILES[task]).read_text().splitlines() if x.strip()]
+            assert len(samples) == len(records), task
+        if task == "chair":
+            assert {Path(s["image"]).name for s in samples} == test_images
+
+
+def all_of(*checks: Callable[[Job], None]) -> Callable[[Job], None]:
+    def check(job: Job) -> None:
+        for one in checks:
+            one(job)
+
+    return check
+
+
 def projector(*names: str, linear: bool) -> Callable[[Job], None]:
     def check(job: Job) -> None:
         proj = job.model.multi_modal_projector
@@ -408,8 +452,16 @@ def paths_default(job: Job) -> None:
 
 
 def debug_fast(job: Job) -> None:  # the run itself (seconds, a checkpoint the other commands read): test_debug_run.py
-    assert job.cfg.model.vision_encoder.steps <= 20 and job.cfg.world.num_images == 60
-    assert job.cfg.trainer.limit_train_batches == 1 and job.cfg.callbacks.model_checkpoint.save_last
+    """Observed on the trained job: four questions per eval task, a last checkpoint kept, one batch per epoch, and a
+    tower pretrained for at most 20 steps (its cache key holds the steps)."""
+    metrics = job.summary["eval"]
+    assert [metrics[f"pope/{s}/total"] for s in ("random", "popular", "adversarial")] == [4, 4, 4]
+    assert metrics["chair/captions"] == 4
+    trainer = build_trainer(make_cfg(job.tmp_path, job.override, *job.extra, "~logger"))
+    assert trainer.limit_train_batches == 1 and trainer.limit_val_batches == 1 and trainer.max_epochs == 1
+    assert trainer.checkpoint_callback is not None and trainer.checkpoint_callback.save_last
+    steps = OmegaConf.to_container(job.cfg.model.vision_encoder, resolve=True)["steps"]
+    assert 0 < steps <= 20
 
 
 def base_world(job: Job) -> None:
@@ -460,14 +512,27 @@ def auto_strategy(job: Job) -> None:
 
 
 def deepspeed(job: Job) -> None:
-    try:
-        import deepspeed  # noqa: F401
-    except ImportError:
-        with pytest.raises(Exception, match="must have DeepSpeed installed"):  # the reason it cannot run here
-            instantiate(job.cfg.trainer.strategy)
-    else:
-        strategy("DeepSpeedStrategy")(job)
-    assert job.cfg.trainer.strategy.stage == int(job.override[-1])
+    """The ZeRO settings DeepSpeed receives (Lightning's DeepSpeed config, built whether or not deepspeed is
+    installed: building it needs no GPU): the stage the choice names, and the offload switches where they say."""
+    from unittest import mock
+
+    stage = int(job.override[-1])
+    with (
+        mock.patch("lightning.pytorch.strategies.deepspeed._DEEPSPEED_AVAILABLE", True),
+        mock.patch("lightning.pytorch.strategies.deepspeed._DEEPSPEED_GREATER_EQUAL_0_16", True),
+    ):
+        for offload in (False, True):
+            switches = [
+                f"trainer.strategy.offload_optimizer={offload}",
+                f"trainer.strategy.offload_parameters={offload}",
+            ]
+            cfg = make_cfg(job.tmp_path, job.override, *job.extra, *switches)
+            built = instantiate(cfg.trainer.strategy)
+            assert type(built).__name__ == "DeepSpeedStrategy"
+            zero = built.config["zero_optimization"]
+            assert zero["stage"] == stage
+            assert zero.get("offload_optimizer", {}).get("device") == ("cpu" if offload else None)
+            assert zero.get("offload_param", {}).get("device") == ("cpu" if offload else None)  # read at stage 3
 
 
 def user_sources(expected: dict[str, int]) -> Callable[[Job], None]:
@@ -526,9 +591,14 @@ CHECKS: dict[str, Callable[[Job], None]] = {
     "callbacks=default": callbacks_default,
     "logger=csv": logger("CSVLogger"),
     "logger=wandb": logger("WandbLogger"),
-    "eval=world": eval_tasks("pope_random", "pope_popular", "pope_adversarial", "chair"),
-    "eval=world_all": eval_tasks(
-        "pope_random", "pope_popular", "pope_adversarial", "chair", "mme", "mcq", "amber", present=AMBER_FIGURES
+    "eval=world": all_of(
+        eval_tasks("pope_random", "pope_popular", "pope_adversarial", "chair"), world_eval_reads_the_test_split
+    ),
+    "eval=world_all": all_of(
+        eval_tasks(
+            "pope_random", "pope_popular", "pope_adversarial", "chair", "mme", "mcq", "amber", present=AMBER_FIGURES
+        ),
+        world_eval_reads_the_test_split,
     ),
     "eval=none": eval_tasks(),
     "eval=pope_coco": eval_tasks(
