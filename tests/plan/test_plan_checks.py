@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from plan_compose import compose_plan
 from plan_tiny import measured_activation_peak, micro_batch, step, tiny_lvlm
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import AutoConfig, LlavaForConditionalGeneration
@@ -101,3 +102,30 @@ def test_activation_estimate_within_25_percent_of_the_measured_peak(stage, atten
         model, shape, checkpointing=checkpointing, compute=4, eager=attention == "eager", mask_bytes=4
     )
     assert abs(sum(estimate.values()) / measured - 1) <= 0.25, (sum(estimate.values()), measured)
+
+
+def test_plan_of_a_real_hf_llava_folder_counts_what_reverie_builds(plan_of, tmp_path, tokenizer):
+    """model=hf_llava: the meta model from the folder's config.json has the parameters, trainable and frozen per part,
+    of the model reverie builds from the folder's weights and tokenizer."""
+    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig
+
+    from reverie.build import build_lvlm
+    from reverie.data.tokenizer import load_tokenizer
+    from reverie.models.hf_llava import load_llava
+    from reverie.training.stages import apply_stage
+
+    vision = CLIPVisionConfig(
+        image_size=48, patch_size=16, hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=2
+    )
+    text = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4
+    )
+    config = LlavaConfig(vision_config=vision.to_dict(), text_config=text.to_dict(), vision_feature_layer=-2)
+    LlavaForConditionalGeneration(config).save_pretrained(tmp_path / "llava")
+    tokenizer.save_pretrained(tmp_path / "llava")
+    plan = plan_of("model=hf_llava", f"model.path={tmp_path / 'llava'}", "stage=lora")
+    cfg = compose_plan("model=hf_llava", f"model.path={tmp_path / 'llava'}", "stage=lora")
+    load_llava.cache_clear()
+    model = build_lvlm(cfg, load_tokenizer(str(tmp_path / "llava")))
+    apply_stage(model, "lora", train_projector=True, lora=dict(cfg.stage.lora))
+    assert plan.counts == param_counts(model)
