@@ -11,7 +11,7 @@ import pytest
 from lightning.pytorch import Trainer
 from plan_compose import compose_plan
 
-from reverie.errors import InputError
+from reverie.errors import InputError, MissingFileError
 from reverie.plan.estimate import make_plan
 from reverie.training.global_batch import GlobalBatch, accumulation
 
@@ -85,9 +85,8 @@ def test_entry_point_prints_the_plan():
     ).stdout
     plan = json.loads(out[out.index("{") :])
     assert plan["parameters"]["trainable"] == PAPER_LORA and plan["steps"] == 7184
-    bad = subprocess.run(
-        [sys.executable, "-m", "reverie.plan", "model=hf_llava", "model.path=/nowhere/unknown-model"],
-        capture_output=True,
-        text=True,
-    )
-    assert bad.returncode == 2 and bad.stderr.startswith("reverie: error: model.path: no config.json"), bad.stderr
+
+
+def test_a_model_folder_neither_here_nor_shipped_is_a_user_error(plan_of):
+    with pytest.raises(MissingFileError, match=r"model.path: no config.json in '/nowhere/unknown-model'"):
+        plan_of("model=hf_llava", "model.path=/nowhere/unknown-model")
