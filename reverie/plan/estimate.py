@@ -29,6 +29,7 @@ class Plan:
     memory_bytes: int  # per GPU
     mfu: float
     max_steps: int
+    reference_bytes: int = 0  # DPO with a live reference: its frozen copy of the trained parts, per GPU
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -53,23 +54,19 @@ class Plan:
     @property
     def peak_bytes(self) -> int:
         """The run's strategy: model states plus one micro-batch's activations, per GPU."""
-        return self.states[self.work.strategy].total + sum(self.activations.values())
+        return self.states[self.work.strategy].total + self.reference_bytes + sum(self.activations.values())
 
 
-def _load_bytes(dtype: str | None, default: int) -> int:
-    return 2 if dtype in ("bfloat16", "float16") else default
+def live_reference_bytes(cfg: DictConfig, model) -> int:
+    """DPO (`objective=dpo`, `reflective_dpo`) with `objective.reference=live` holds a frozen copy of the trained
+    parts beside the policy (`reverie.training.reference`); `precomputed` holds none."""
+    if not str(cfg.objective.get("_target_", "")).endswith("PreferenceObjective"):
+        return 0
+    if cfg.objective.get("reference", "live") != "live":
+        return 0
+    from reverie.training.reference import reference_copy_bytes
 
-
-def frozen_weights(cfg: DictConfig, counts: ParamCounts) -> int:
-    """Bytes of the frozen weights as each part is loaded (the LLM and an HF LLaVA folder in their `dtype`)."""
-    stored = dtype_bytes(str(cfg.trainer.precision))[0]
-    llm = OmegaConf.select(cfg, "model.llm.build.dtype", default=None)
-    whole = OmegaConf.select(cfg, "model.dtype", default=None)
-    total = 0
-    for part in counts.parts:
-        dtype = whole or (llm if part.part == "language_model" else None)
-        total += part.frozen * _load_bytes(dtype, stored)
-    return total
+    return reference_copy_bytes(model)
 
 
 def make_plan(cfg: DictConfig) -> Plan:
@@ -87,7 +84,7 @@ def make_plan(cfg: DictConfig) -> Plan:
     return Plan(
         counts=counts,
         work=work,
-        states={s: state_bytes(s, counts, work.world, work.precision, frozen_weights(cfg, counts)) for s in STRATEGIES},
+        states={s: state_bytes(s, counts, work.world, work.precision) for s in STRATEGIES},
         activations=acts(checkpointing),
         activations_other=acts(not checkpointing),
         checkpointing=checkpointing,
@@ -97,5 +94,6 @@ def make_plan(cfg: DictConfig) -> Plan:
         memory_bytes=int(float(gpu.memory_gib) * 2**30),
         mfu=float(cfg.plan.mfu),
         max_steps=int(cfg.trainer.max_steps),
+        reference_bytes=live_reference_bytes(cfg, meta.model),
         notes=meta.notes,
     )

@@ -1,9 +1,9 @@
 """Bytes per GPU of the model states (weights, gradients, AdamW states) under each strategy and precision.
 
 Rules (N parameters, T of them trainable, F = N - T frozen, W GPUs in all):
-- DDP (Lightning): every GPU holds everything. Mixed and 32-bit precision keep fp32 trainable weights (4T), their
-  fp32 gradients (4T) and AdamW's two fp32 moments (8T); frozen weights stay in the dtype they were loaded in
-  (`model.llm.build.dtype`, `model.dtype`: 2F in bf16); `bf16-true` keeps all of it in bf16 (2N, 2T, 4T).
+- DDP (Lightning): every GPU holds everything. Under mixed and 32-bit precision Lightning keeps every weight in the
+  dtype it was loaded in (`model.llm.build.dtype`, `model.dtype`; LoRA adapters fp32), a trained weight's gradient
+  and AdamW's two moments in that dtype too (fp32: 4 + 4 + 8 bytes); `bf16-true` casts it all to bf16 (2N, 2T, 4T).
 - FSDP (Lightning's FSDPStrategy, its MixedPrecision: fp32 shards, bf16 compute copies under bf16-mixed): weights,
   gradients and moments sharded over the W GPUs (4N/W, 4T/W, 8T/W). FULL_SHARD gathers one wrapping unit at a time
   (counted: two units, the one computing and the one prefetched, in the compute dtype); SHARD_GRAD_OP keeps the
@@ -47,16 +47,14 @@ def dtype_bytes(precision: str) -> tuple[int, int]:
     return 4, 4
 
 
-def state_bytes(
-    strategy: str, counts: ParamCounts, world: int, precision: str, frozen_weights: int | None = None
-) -> StateBytes:
-    """`frozen_weights`: bytes of the frozen weights as loaded (DDP keeps a bf16-loaded frozen LLM in bf16);
-    None = the precision's weight dtype."""
+def state_bytes(strategy: str, counts: ParamCounts, world: int, precision: str) -> StateBytes:
     n, t, f = counts.total, counts.trainable, counts.frozen
     stored, compute = dtype_bytes(precision)
     if strategy == "ddp":
-        frozen = stored * f if frozen_weights is None else frozen_weights
-        return StateBytes(strategy, stored * t + frozen, stored * t, 2 * stored * t)
+        if precision.endswith("-true") and not precision.startswith("32"):  # Lightning casts the whole model
+            return StateBytes(strategy, 2 * n, 2 * t, 4 * t)
+        trained = counts.trainable_bytes
+        return StateBytes(strategy, trained + counts.frozen_bytes, trained, 2 * trained)
     if strategy.startswith("fsdp"):
         gathered = 2 * counts.largest_block * compute if strategy == "fsdp_full_shard" else n * compute
         return StateBytes(strategy, stored * n // world + gathered, stored * t // world, 2 * stored * t // world)

@@ -123,7 +123,9 @@ def _hf_llava(cfg: DictConfig, notes: list[str]) -> tuple[torch.nn.Module, torch
 
 
 def build_meta_model(cfg: DictConfig) -> MetaModel:
-    """The run's LVLM on the meta device with the stage applied (frozen parts, LoRA adapters)."""
+    """The run's LVLM on the meta device with the stage applied (frozen parts, LoRA adapters), each part in the dtype
+    the run loads it in (`model.dtype`, `model.llm.build.dtype`; a built tower and projector in fp32; peft keeps
+    LoRA adapters in fp32)."""
     notes: list[str] = []
     with torch.device("meta"):
         if OmegaConf.select(cfg, "model.path", default=None) is not None or "path" in cfg.model:
@@ -136,6 +138,13 @@ def build_meta_model(cfg: DictConfig) -> MetaModel:
             )
         if llm.get_input_embeddings().num_embeddings < vocab:
             llm.resize_token_embeddings(vocab, mean_resizing=False)
+        whole = OmegaConf.select(cfg, "model.dtype", default=None)  # hf_llava: every part as loaded
+        llm_dtype = whole or OmegaConf.select(cfg, "model.llm.build.dtype", default=None) or "float32"
+        vision, projector = (
+            vision.to(getattr(torch, whole or "float32")),
+            projector.to(getattr(torch, whole or "float32")),
+        )
+        llm = llm.to(getattr(torch, llm_dtype))
         model = LVLM(vision, projector, llm, image_token_id=0)
         stage = OmegaConf.to_container(cfg.stage, resolve=True)
         stage = {k: v for k, v in stage.items() if k in inspect.signature(apply_stage).parameters}  # what freezes

@@ -27,6 +27,8 @@ class ParamCounts:
     parts: tuple[PartCount, ...]
     largest_layer: int  # parameters of the largest module counted without its children (DeepSpeed's model_to_params)
     largest_block: int  # parameters of the largest transformer layer (an FSDP wrapping unit)
+    trainable_bytes: int = 0  # at each parameter's dtype
+    frozen_bytes: int = 0
 
     @property
     def trainable(self) -> int:
@@ -52,4 +54,7 @@ def param_counts(model: nn.Module) -> ParamCounts:
     parts = tuple(PartCount(part, *count(getattr(model, part))) for part in PARTS)
     largest_layer = max(sum(p.numel() for p in m.parameters(recurse=False)) for m in model.modules())
     largest_block = max((sum(p.numel() for p in m.parameters()) for m in model.modules() if is_block(m)), default=0)
-    return ParamCounts(parts, largest_layer, largest_block)
+    params = list(model.parameters())
+    trainable_bytes = sum(p.numel() * p.element_size() for p in params if p.requires_grad)
+    frozen_bytes = sum(p.numel() * p.element_size() for p in params if not p.requires_grad)
+    return ParamCounts(parts, largest_layer, largest_block, trainable_bytes, frozen_bytes)

@@ -41,9 +41,14 @@ def as_text(plan: Plan) -> str:
         f"{gib(sum(off.values()))} GiB without gradient checkpointing, {gib(sum(on.values()))} GiB with "
         f"(the run: {'on' if plan.checkpointing else 'off'})"
     )
+    if plan.reference_bytes:
+        lines.append(
+            f"DPO live reference: a frozen copy of the trained parts, {gib(plan.reference_bytes)} GiB per GPU "
+            f"(objective.reference=precomputed holds none)"
+        )
     fits = "fits" if plan.peak_bytes <= plan.memory_bytes else "DOES NOT FIT"
     lines.append(
-        f"the run per GPU: states + activations = {gib(plan.peak_bytes)} GiB of {gib(plan.memory_bytes)}: {fits}"
+        f"the run per GPU: states + activations{' + reference' if plan.reference_bytes else ''} = {gib(plan.peak_bytes)} GiB of {gib(plan.memory_bytes)}: {fits}"
     )
     lines.append(
         f"per optimizer step: {w.samples_per_step:,} samples = {m.rows} rows x {w.accumulation} accumulation x "

@@ -67,14 +67,20 @@ def test_largest_layer_is_deepspeeds_on_a_real_model():
 
 
 def test_frozen_parameters_cost_their_16_bit_copy_under_zero(plan_of):
-    """LoRA: DeepSpeed's 18 bytes per trained parameter, 2 per frozen one (ZeRO-2 replicated, ZeRO-3 sharded)."""
-    counts = plan_of("model=hf_llava", "model.path=/nowhere/llava-1.5-7b-hf", "stage=lora").counts
+    """LoRA: DeepSpeed's 18 bytes per trained parameter, 2 per frozen one (ZeRO-2 replicated, ZeRO-3 sharded). DDP
+    keeps each weight as loaded (here bf16; peft's adapters fp32), its gradient and AdamW moments in that dtype."""
+    overrides = ("model=hf_llava", "model.path=/nowhere/llava-1.5-7b-hf", "model.dtype=bfloat16", "stage=lora")
+    counts = plan_of(*overrides).counts
     t, f = counts.trainable, counts.frozen
     assert state_bytes("deepspeed_zero2", counts, 8, "bf16-mixed").total == 2 * (t + f) + 18 * t // 8
     zero3 = 4 * counts.largest_layer + (18 * t + 2 * f) // 8
     assert state_bytes("deepspeed_zero3", counts, 8, "bf16-mixed").total == zero3
-    ddp = state_bytes("ddp", counts, 8, "bf16-mixed", frozen_weights=2 * f)
-    assert (ddp.weights, ddp.gradients, ddp.optimizer) == (4 * t + 2 * f, 4 * t, 8 * t)
+    trained = 4 * 319_815_680 + 2 * 20_979_712  # fp32 adapters, the bf16 projector
+    assert (counts.trainable_bytes, counts.frozen_bytes) == (trained, 2 * f)
+    ddp = state_bytes("ddp", counts, 8, "bf16-mixed")
+    assert (ddp.weights, ddp.gradients, ddp.optimizer) == (trained + 2 * f, trained, 2 * trained)
+    true_bf16 = state_bytes("ddp", counts, 8, "bf16-true")
+    assert (true_bf16.weights, true_bf16.gradients, true_bf16.optimizer) == (2 * (t + f), 2 * t, 4 * t)
 
 
 @pytest.mark.parametrize("stage", ["finetune", "lora", "full", "align", "lora_frozen_projector"])

@@ -13,6 +13,7 @@ from plan_compose import compose_plan
 
 from reverie.errors import InputError, MissingFileError
 from reverie.plan.estimate import make_plan
+from reverie.plan.report import as_text
 from reverie.training.global_batch import GlobalBatch, accumulation
 
 PAPER_LORA = 340_795_392  # LoRA r 128 on every linear of Vicuna-7B (319,815,680) + the 2-layer projector (20,979,712)
@@ -90,3 +91,15 @@ def test_entry_point_prints_the_plan():
 def test_a_model_folder_neither_here_nor_shipped_is_a_user_error(plan_of):
     with pytest.raises(MissingFileError, match=r"model.path: no config.json in '/nowhere/unknown-model'"):
         plan_of("model=hf_llava", "model.path=/nowhere/unknown-model")
+
+
+def test_plan_shows_the_memory_a_precomputed_dpo_reference_saves(plan_of):
+    full = ["model=hf_llava", "model.path=/nowhere/llava-1.5-7b-hf", "stage=finetune", "objective=dpo"]
+    live, precomputed = plan_of(*full), plan_of(*full, "objective.reference=precomputed")
+    trained = live.counts.trainable_bytes  # the fp32 trained parts, copied (and their few buffers: rotary tables)
+    assert trained == 4 * live.counts.trainable and trained <= live.reference_bytes <= trained + 4096
+    assert precomputed.reference_bytes == 0
+    assert live.peak_bytes - precomputed.peak_bytes == live.reference_bytes
+    lora = plan_of("model=hf_llava", "model.path=/nowhere/llava-1.5-7b-hf", "stage=lora", "objective=dpo")
+    assert lora.reference_bytes == 4 * 20_979_712  # under LoRA only the projector is copied (adapters disabled)
+    assert "DPO live reference" in as_text(live) and "DPO live reference" not in as_text(precomputed)
