@@ -110,6 +110,15 @@ CASES = [
     ("annotate-annotator", "annotate", ["images={t}/images", "out={t}/ann", "annotator=opnai"], "did you mean"),
     # reverie.report (argparse)
     ("report-missing", "report", ["{t}/nowhere"], "nowhere"),
+    # reverie.world (argparse)
+    ("world-no-out", "world", [], "the following arguments are required: --out"),
+    ("world-not-a-number", "world", ["--out", "{t}/w", "--images", "many"], "argument --images: invalid int value"),
+    ("world-unknown-option", "world", ["--out", "{t}/w", "--imagez", "3"], "unrecognized arguments: --imagez 3"),
+    ("world-no-images", "world", ["--out", "{t}/w", "--images", "0"], "num_images=0 is too small"),
+    ("world-unknown-theme", "world", ["--out", "{t}/w", "--themes", "kitchen,lava"], r"unknown theme\(s\) \['lava'\]"),
+    ("world-bad-weights", "world", ["--out", "{t}/w", "--reverie-types", "yes_no"], "expected type=weight"),
+    ("world-foreign-out", "world", ["--out", "{t}/diag"], "holds files that are not part of a world"),
+    ("world-out-is-file", "world", ["--out", "{t}/q.jsonl"], "q.jsonl exists and is not a directory"),
 ]
 
 
@@ -198,7 +207,9 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(workspace, entry, args,
 
 def test_the_table_covers_every_entry_point_with_40_inputs():
     entries = {c[1] for c in CASES}
-    assert entries == {"run", "evaluate", "inspect", "generate", "export", "diagnose", "targeted", "annotate", "report"}
+    assert entries == {
+        "run", "evaluate", "inspect", "generate", "export", "diagnose", "targeted", "annotate", "report", "world"
+    }  # fmt: skip
     assert len(CASES) >= 40 and len({c[0] for c in CASES}) == len(CASES)
 
 

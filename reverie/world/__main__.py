@@ -1,4 +1,8 @@
-"""CLI: ``python -m reverie.world --out DIR [options]`` builds the built-in world and prints a short summary."""
+"""CLI: ``python -m reverie.world --out DIR [options]`` builds the built-in world and prints a short summary.
+
+A user mistake (a bad option or value, an ``--out`` that holds something else than a world) prints one line
+``reverie: error: ...`` and exits with status 2, as every reverie entry point does (``HYDRA_FULL_ERROR=1``: the
+traceback)."""
 
 from __future__ import annotations
 
@@ -6,7 +10,10 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from typing import NoReturn
 
+from reverie.cli import full_error, one_line
+from reverie.errors import UserError
 from reverie.world.build import write_world
 from reverie.world.config import QUESTION_TYPES, WorldConfig
 from reverie.world.vocab import THEME_NAMES
@@ -26,9 +33,17 @@ def _types(text: str) -> dict[str, float]:
     return out
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors in reverie's one line (argparse prints the usage and then the error)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"reverie: error: {one_line(message)} (see python -m reverie.world --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def parser() -> argparse.ArgumentParser:
     d = WorldConfig()
-    p = argparse.ArgumentParser(prog="python -m reverie.world", description="Build reverie's built-in world.")
+    p = _Parser(prog="python -m reverie.world", description="Build reverie's built-in world.")
     p.add_argument("--out", required=True, help="output directory (new, empty, or a previous world)")
     p.add_argument("--images", type=int, default=d.num_images, help=f"number of images (default {d.num_images})")
     p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
@@ -96,8 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         cfg = config_from_args(args)
         report = write_world(args.out, cfg, workers=args.workers)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (ValueError, UserError, OSError) as err:  # a bad value, or an --out that cannot be (or is not) a world
+        if full_error():
+            raise
+        print(f"reverie: error: {one_line(str(err))}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - start
     c = report.counts

@@ -62,7 +62,7 @@ def test_refuses_a_directory_without_a_world_manifest(tmp_path: Path) -> None:
 def test_cli_bad_option_prints_error_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--out", str(tmp_path / "w"), "--images", "0"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "num_images" in err
+    assert err.startswith("reverie: error: ") and "num_images" in err and len(err.splitlines()) == 1
 
 
 def test_cli_unknown_theme(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
