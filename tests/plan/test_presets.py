@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from lightning.pytorch import Trainer
-from plan_compose import compose_plan
+from plan_compose import CONF, compose_plan
 
 from reverie.errors import InputError, MissingFileError
 from reverie.plan.estimate import make_plan
@@ -103,3 +103,28 @@ def test_plan_shows_the_memory_a_precomputed_dpo_reference_saves(plan_of):
     lora = plan_of("model=hf_llava", "model.path=/nowhere/llava-1.5-7b-hf", "stage=lora", "objective=dpo")
     assert lora.reference_bytes == 4 * 20_979_712  # under LoRA only the projector is copied (adapters disabled)
     assert "DPO live reference" in as_text(live) and "DPO live reference" not in as_text(precomputed)
+
+
+@pytest.mark.slow
+def test_global_batch_callback_sets_accumulation_in_a_real_run(tmp_path, world_cache):
+    """A tiny run: 4 micro-batches of 2 with a global batch of 4 are 2 optimizer steps (accumulation 2), and the
+    scheduler was built for those steps."""
+    from hydra import compose, initialize_config_dir
+
+    from reverie.run import train
+
+    overrides = [
+        "+debug=fast",
+        "base=none",
+        "eval=none",
+        "~logger",
+        f"paths.output_dir={tmp_path}",
+        "data.batch_size=2",
+        "trainer.limit_train_batches=4",
+        "+callbacks.global_batch._target_=reverie.training.global_batch.GlobalBatch",
+        "+callbacks.global_batch.size=4",
+        "+callbacks.global_batch.micro_batch=${data.batch_size}",
+    ]
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    assert train(cfg)["optimizer_steps"] == 2
