@@ -62,7 +62,7 @@ def test_offline_run_holds_what_we_logged(tmp_path, world_cache):
     assert proc.returncode == 0, proc.stderr[-3000:]
     seen = read(out)
     assert seen["run"].run_group == "wb_test"
-    assert seen["run"].run_id == run_id(out)  # stable: a requeued job in this dir resumes the same run
+    assert seen["run"].run_id == run_id(out) and seen["run"].resume  # stable, resumable: a requeued job continues it
     for key in (
         "train/loss",
         "train/loss_answer",
@@ -104,6 +104,9 @@ def test_requeued_job_continues_its_run(tmp_path, world_cache):
     segments = [read_file(f) for f in files]  # in start order
     ids = {s["run"].run_id for s in segments}
     assert len(ids) == 1 and {s["run"].run_group for s in segments} == {"wb_test"}
+    # Each segment asks W&B to resume the id (`resume: allow`): `wandb sync` (or a live run) then appends the second
+    # segment to the first run; without it W&B refuses or replaces a run id it already has.
+    assert [s["run"].resume for s in segments] == [True, True]
     (one, two) = (s["steps"] for s in segments)
     # Steps 0-2 trained, 3 = the end's validation; the requeued segment continues there (a restart would log 0-6).
     assert sorted(set(one)) == [0, 1, 2, 3] and sorted(set(two)) == [3, 4, 5, 6], (one, two)
