@@ -12,7 +12,8 @@ import sys
 import pytest
 import torch
 from hydra.utils import instantiate
-from plan_compose import compose_plan
+from omegaconf import OmegaConf
+from plan_compose import CONF, compose_plan
 from safetensors.torch import load_file
 
 
@@ -24,8 +25,16 @@ def run(args: list[str], world_cache) -> None:
 
 @pytest.mark.slow
 def test_sharded_fsdp_checkpoint_consolidates_and_exports(tmp_path, world_cache):
+    from hydra import compose, initialize_config_dir
+
+    from reverie.run import train
+
     run_dir = tmp_path / "run"
-    run(["reverie.run", "+debug=fast", f"hydra.run.dir={run_dir}", "eval=none"], world_cache)
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=["+debug=fast", "eval=none", "~logger", f"paths.output_dir={run_dir}"])
+    train(cfg)
+    (run_dir / ".hydra").mkdir()  # what Hydra writes beside a run: reverie.export rebuilds the model from it
+    (run_dir / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     strategy = instantiate(compose_plan("trainer/strategy=fsdp").trainer.strategy)
     sharded = tmp_path / "sharded.ckpt"
