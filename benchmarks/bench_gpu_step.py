@@ -146,6 +146,7 @@ def run_case(shape_name: str, stage: str, trees: bool, args, device: torch.devic
     if args.checkpointing:
         model.language_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     batch, samples = make_rows(shape, model.num_image_tokens, trees, args.seq, args.rows, device)
+    batch["pixel_values"] = batch["pixel_values"].to(dtype)
     images = batch["pixel_values"].shape[0]
     targets = int((batch["target_ids"] != -100).sum())
     flops = sum(micro_batch_flops(model, MicroBatch(args.rows, args.seq, images, targets)).values())
@@ -193,10 +194,11 @@ def main(argv: list[str] | None = None) -> list[Result]:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--checkpointing", action=argparse.BooleanOptionalAction, default=cuda)
+    parser.add_argument("--dtype", choices=["bfloat16", "float32"], default="bfloat16" if cuda else "float32")
     parser.add_argument("--peak-tflops", type=float, default=989.0 if cuda else 1.0, help="per device (H100: 989)")
     args = parser.parse_args(argv)
     device = torch.device("cuda" if cuda else "cpu")
-    dtype = torch.bfloat16 if cuda else torch.float32
+    dtype = getattr(torch, args.dtype)
     results = []
     for stage in args.stages.split(","):
         for trees in args.trees.split(","):

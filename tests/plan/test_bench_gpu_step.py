@@ -35,6 +35,12 @@ def test_bench_runs_every_case_on_a_tiny_shape():
     assert trees.samples_per_step > separate.samples_per_step  # the shared prefix once: more samples per row
 
 
+def test_bench_runs_the_gpu_settings_bf16_and_checkpointing_on_cpu():
+    args = ["--shape", "tiny", "--steps", "1", "--warmup", "0", "--dtype", "bfloat16", "--checkpointing"]
+    results = load_bench().main([*args, "--trees", "on"])
+    assert [r.stage for r in results] == ["lora", "full"] and all(r.tokens_per_s > 0 for r in results)
+
+
 def test_bench_flops_are_the_plans_count_of_its_batch():
     import torch
 
