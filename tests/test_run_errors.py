@@ -2,8 +2,10 @@
 path, tested at the function level with its message checked (the CLIs turn these into one-line errors)."""
 
 import pytest
+import torch
 
 from reverie.checkpoints import find_checkpoint, resolve_init
+from reverie.errors import InputError
 from reverie.evaluate import load_run
 from reverie.run import resume_from
 
@@ -17,7 +19,10 @@ def test_ckpt_path_last_without_a_checkpoint_starts_fresh_and_with_one_resumes(t
     assert resume_from("last", tmp_path) is None  # a new run dir: nothing to resume, not an error
     assert resume_from(None, tmp_path) is None
     (tmp_path / "checkpoints").mkdir()
-    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"x")
+    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"x")  # not a checkpoint: refused before Lightning reads it
+    with pytest.raises(InputError, match=r"last\.ckpt: refused to load"):
+        resume_from("last", tmp_path)
+    torch.save({"state_dict": {}, "epoch": 0}, tmp_path / "checkpoints" / "last.ckpt")
     assert resume_from("last", tmp_path) == str(tmp_path / "checkpoints" / "last.ckpt")
     assert "resuming from" in capsys.readouterr().out
 
