@@ -68,6 +68,21 @@ def test_the_oracle_refuses_what_it_does_not_know(world: Path) -> None:
         )
 
 
+def test_a_world_built_before_the_cooccurrence_share_is_drafted_with_the_old_mix(tmp_path: Path) -> None:
+    """A manifest without reverie_cooccur_share (older builds) means share 0: the oracle drafts what that build wrote."""
+    build_world(tmp_path, WorldConfig(num_images=12, seed=2, reverie_cooccur_share=0.0))
+    manifest = tmp_path / "manifest.json"
+    data = json.loads(manifest.read_text())
+    del data["options"]["reverie_cooccur_share"], data["options"]["reverie_cooccur_types"]
+    manifest.write_text(json.dumps(data))
+    files = load_manifest(tmp_path)
+    records = [r for split in ("train", "val", "test") for r in json.loads(files[f"reverie.{split}"].read_text())]
+    drafts = WorldOracle(world=tmp_path).drafts
+    assert [d["question"] for r in records for d in drafts[r["image"]] if d["question"] == r["question"]] == [
+        r["question"] for r in records
+    ]
+
+
 def test_a_world_that_this_code_would_not_sample_is_refused(tmp_path: Path) -> None:
     build_world(tmp_path, WorldConfig(num_images=12, seed=1))
     scenes = tmp_path / "scenes.jsonl"
