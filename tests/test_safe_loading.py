@@ -12,6 +12,7 @@ just a config and the checkpoint (they read the checkpoint before building the m
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -59,8 +60,6 @@ def debug_run(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def _environ() -> dict[str, str]:
-    import os
-
     return {k: v for k, v in os.environ.items() if k not in ("HYDRA_FULL_ERROR", "TORCH_FORCE_WEIGHTS_ONLY_LOAD")}
 
 
