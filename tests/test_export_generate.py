@@ -106,7 +106,7 @@ def test_export_stops_by_itself_and_answers_like_reverie(trained, exported, with
     theirs = json.loads(run(["-c", HF_ONLY, str(exported), suffix, *map(str, files)], world_cache).stdout)
     assert [answer for answer, _ in theirs] == ours  # probe by probe, with no text cut after decoding
     assert all(stopped for _, stopped in theirs)  # every answer ended on the end-of-text token, within the limit
-    if not suffix:  # the world's questions carry no suffix yet, so with it this tiny model may answer all alike
+    if not suffix:  # 40 % of the world's questions carry the suffix; this 200-step model may answer those all alike
         assert len(set(ours)) > 1  # real answers, not all alike
 
 
