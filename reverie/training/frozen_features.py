@@ -3,8 +3,10 @@
 While the stage freezes the tower (LLaVA-1.5's both stages), an image's features never change, yet the tower would
 run on every batch that holds the image. The data module numbers the run's image files (`image_ids` in each batch);
 `FrozenFeatures.attach` computes the tower only for ids it has not seen and hands the LVLM the stored outputs
-(`image_features`). A frozen tower always runs in evaluation mode (`ReverieModule.train`), so an image's features
-do not depend on when they are computed: cached features equal recomputed ones (tested). Past `max_bytes`, new images
+(`image_features`). A frozen tower always runs in evaluation mode (`ReverieModule.train`), and each image runs
+alone (a batch of one), so its features depend neither on when they are computed nor on which images share its
+batch: a run resumed with an empty store gets bit-identical features (tests/scale/test_resume.py), and stored
+features equal the tower run on a whole batch to float rounding (tested). Past `max_bytes`, new images
 are computed on every use. A trainable tower (`stage.train_vision_tower`) turns the cache off.
 """
 
@@ -40,7 +42,7 @@ class FrozenFeatures:
         rows = {k: j for j, k in enumerate(keys) if k not in self._store}  # first row of each unseen image
         fresh: dict[int, torch.Tensor] = {}
         if rows:
-            out = tower(pixels[list(rows.values())])
+            out = torch.cat([tower(pixels[j : j + 1]) for j in rows.values()])
             for n, k in enumerate(rows):
                 fresh[k] = out[n].clone()
                 size = fresh[k].numel() * fresh[k].element_size()
