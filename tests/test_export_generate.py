@@ -26,7 +26,8 @@ HF_ONLY = textwrap.dedent(
     answers = []
     for line in (line for samples_file in samples_files for line in open(samples_file)):
         sample = json.loads(line)
-        question = sample["prompt"] + suffix
+        question = sample["prompt"]  # the question as reverie asked it (its suffix, if any, included)
+        assert question.endswith(suffix)
         messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
         text = processor.apply_chat_template(messages, add_generation_prompt=True)
         inputs = processor(images=Image.open(sample["image"]).convert("RGB"), text=text, return_tensors="pt")
