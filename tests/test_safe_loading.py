@@ -122,7 +122,7 @@ def test_training_refuses_a_payload_checkpoint(debug_run, unsafe_default, tmp_pa
     monkeypatch.setenv("REVERIE_CACHE_DIR", str(cache))
     ckpt = write_payload(tmp_path / "evil.ckpt", unsafe_default, like=run_dir / "checkpoints" / "last.ckpt")
     option = ["base=none", f"init_from={ckpt}"] if site == "init_from" else [f"ckpt_path={ckpt}"]
-    code, err = call("run", ["+debug=fast", f"hydra.run.dir={tmp_path / 'new'}", *option], tmp_path)
+    code, err = run_training(["+debug=fast", f"hydra.run.dir={tmp_path / 'new'}", *option], tmp_path)
     assert_refused(code, err, ckpt, unsafe_default)
 
 
@@ -135,8 +135,20 @@ def test_a_poisoned_cache_is_refused(debug_run, unsafe_default, tmp_path, monkey
     pattern = "tower/*.pt" if cache_part == "tower" else "base/*/weights.ckpt"
     (target,) = own.glob(pattern)
     write_payload(target, unsafe_default, like=target)
-    code, err = call("run", ["+debug=fast", f"hydra.run.dir={tmp_path / 'new'}"], tmp_path)
+    code, err = run_training(["+debug=fast", f"hydra.run.dir={tmp_path / 'new'}"], tmp_path)
     assert_refused(code, err, target, unsafe_default)
+
+
+def run_training(args: list[str], cwd: Path) -> tuple[int, str]:
+    """`reverie.run` in a fresh interpreter (exit status, stderr): training may reach torch's OpenMP pool, which a
+    forked copy of this process (`call`) can deadlock on when the parent has used it."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "reverie.run", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+    # Lightning's own progress lines (seeding, devices, tips) stay out; error lines and tracebacks stay in
+    keep = ("reverie:", "Traceback", "Error", "Exception")
+    return proc.returncode, "\n".join(line for line in proc.stderr.splitlines() if line.startswith(keep))
 
 
 def test_a_file_that_is_not_a_checkpoint_is_one_line(fake_run, tmp_path, monkeypatch):
