@@ -31,6 +31,7 @@ from reverie.world.exports.mcq import mcq_questions, mcq_samples
 from reverie.world.exports.mme import mme_questions
 from reverie.world.exports.questions import QuestionWriter
 from reverie.world.exports.reverie import ReverieWriter
+from reverie.world.exports.reverie_drafts import ReverieDrafter
 from reverie.world.facts import SceneFacts
 from reverie.world.pope import pope_files
 from reverie.world.rand import Rand
@@ -102,9 +103,7 @@ def write_world(out_dir: str | Path, cfg: WorldConfig, workers: int = 1) -> Buil
             *("pope", "mme", "mcq"),
         )
     }
-    reverie = ReverieWriter(
-        cfg.reverie_types, cfg.reverie_per_image, cfg.reverie_cooccur_share, cfg.reverie_cooccur_types
-    )
+    reverie = ReverieWriter(ReverieDrafter.for_world(cfg))
     dense = QuestionWriter(
         cfg.question_kinds,
         cfg.questions_per_image,

@@ -99,8 +99,6 @@ def world_drafts(world_dir: str | Path) -> dict[str, list[dict[str, Any]]]:
         on_disk = [json.loads(line) for line in f]
     if on_disk != [s.to_record(vocab, cfg.image_size) for s in scenes]:
         raise ValueError(f"{files['scenes']}: the scenes differ from what this reverie samples for the world's options")
-    drafter = ReverieDrafter(
-        cfg.reverie_types, cfg.reverie_per_image, cfg.reverie_cooccur_share, cfg.reverie_cooccur_types
-    )
+    drafter = ReverieDrafter.for_world(cfg)
     rand = Rand(cfg.seed, "reverie")  # the build's stream, consumed in the build's order
     return {s.image: drafter.drafts(SceneFacts(s, vocab), rand) for split in SPLITS for s in scenes if s.split == split}

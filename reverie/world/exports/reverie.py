@@ -21,14 +21,8 @@ RECORD_KEYS = ("question", "correct_answer", "confusing_answer", "correct_ration
 class ReverieWriter:
     """Makes ``per_image`` records per scene (see ReverieDrafter for the mix); one writer per world, in build order."""
 
-    def __init__(
-        self,
-        type_weights: dict[str, float],
-        per_image: int,
-        cooccur_share: float = 0.0,
-        cooccur_types: dict[str, float] | None = None,
-    ) -> None:
-        self.drafter = ReverieDrafter(type_weights, per_image, cooccur_share, cooccur_types)
+    def __init__(self, drafter: ReverieDrafter) -> None:
+        self.drafter = drafter
 
     def records(self, facts: SceneFacts, rand: Rand) -> list[dict[str, Any]]:
         name = facts.scene.image

@@ -18,6 +18,7 @@ from __future__ import annotations
 from itertools import accumulate
 from typing import Any
 
+from reverie.world.config import WorldConfig
 from reverie.world.facts import SceneFacts
 from reverie.world.phrases import Names
 from reverie.world.probes import N_OPTIONS, Probe, sample_probe
@@ -73,6 +74,11 @@ class ReverieDrafter:
         self.forms = [t for t, w in forms.items() if w > 0]
         self.form_cumulative = list(accumulate(forms[t] for t in self.forms))
         self.made = self.cooccur_made = 0  # drafts made so far, and how many were co-occurrence drafts
+
+    @classmethod
+    def for_world(cls, cfg: WorldConfig) -> ReverieDrafter:
+        """The drafter a world's options describe (the build's and the annotation backend's)."""
+        return cls(cfg.reverie_types, cfg.reverie_per_image, cfg.reverie_cooccur_share, cfg.reverie_cooccur_types)
 
     def _due(self) -> bool:
         """Whether the next draft should be a co-occurrence one, to keep the running share at ``cooccur_share``."""
