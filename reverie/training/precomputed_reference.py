@@ -28,6 +28,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from reverie.data.dataset import Collator, EncodedDataset
+from reverie.data.images import ImageCache
 from reverie.data.sample import IGNORE_INDEX, EncodedSample
 from reverie.errors import InputError
 from reverie.models.lvlm import LVLM
@@ -82,7 +83,7 @@ class PrecomputedReference:
         self.prepare(
             policy,
             [*dm.train_samples, *dm.val_samples],
-            dm.image_transform,
+            dm.images,  # the run's decoded images: each decoded once for scoring and training
             dm.collator,
             resumed=trainer.ckpt_path is not None,
             rank=trainer.global_rank,
@@ -95,7 +96,7 @@ class PrecomputedReference:
         self,
         policy: LVLM,
         samples: Sequence[EncodedSample],
-        image_transform: Callable,
+        images: ImageCache | Callable,
         collator: Collator,
         *,
         resumed: bool = False,
@@ -108,6 +109,7 @@ class PrecomputedReference:
         ``policy`` (which must still hold the starting weights, so not when ``resumed``)."""
         start = time.perf_counter()
         pairs = [s for s in samples if s.preference.any()]
+        image_transform = images.transform if isinstance(images, ImageCache) else images
         key = cache_key({"weights": self.weights, "data": data_hash(pairs, image_transform), "code": _CODE})
         folder = self.cache_dir / key if self.cache_dir else None
         chunks = [pairs[i : i + self.chunk_size] for i in range(0, len(pairs), self.chunk_size)]
@@ -122,7 +124,7 @@ class PrecomputedReference:
             )
         if missing and (rank == 0 or not shared):
             for i in missing:
-                cached[i] = self._score(policy, chunks[i], image_transform, collator, context)
+                cached[i] = self._score(policy, chunks[i], images, collator, context)
                 if folder is not None and rank == 0:
                     _write(folder, i, cached[i])
         if shared:  # every rank, missing chunks or not (rank 0 may have written them all before another looked)
@@ -151,12 +153,12 @@ class PrecomputedReference:
         self,
         policy: LVLM,
         samples: list[EncodedSample],
-        image_transform: Callable,
+        images: ImageCache | Callable,
         collator: Collator,
         context: Callable[[], AbstractContextManager],
     ) -> list[np.ndarray]:
         """Reference log-prob of each target of each sample (one sample per row, no packing)."""
-        loader = DataLoader(EncodedDataset(samples, image_transform), batch_size=self.batch_size, collate_fn=collator)
+        loader = DataLoader(EncodedDataset(samples, images), batch_size=self.batch_size, collate_fn=collator)
         device = next(policy.parameters()).device
         modes = {m: m.training for m in policy.modules()}
         policy.eval()
