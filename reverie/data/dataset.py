@@ -16,10 +16,8 @@ from PIL import Image
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
-from reverie.data.images import ImageCache, load_image
+from reverie.data.images import ImageCache
 from reverie.data.sample import IGNORE_INDEX, EncodedSample
-
-__all__ = ["Collator", "EncodedDataset", "ROW_KEYS", "image_index", "load_image"]
 
 ROW_KEYS = (
     "input_ids",

@@ -5,7 +5,7 @@ import json
 import pytest
 from PIL import Image
 
-from reverie.data.dataset import load_image
+from reverie.data.images import load_image
 from reverie.data.sources import load_llava_json, load_reverie_json
 
 
