@@ -48,8 +48,8 @@ def group_overrides() -> list[str]:
 CANNOT_TRAIN_HERE = {
     "trainer/strategy=ddp": "several processes: tests/scale/test_ddp.py trains it with 2 (gloo) against 1 process",
     "trainer/strategy=fsdp": "Lightning's FSDP needs CUDA devices; here only its strategy object is built",
-    "trainer/strategy=deepspeed_zero2": "needs the deepspeed package (not a dependency) and CUDA",
-    "trainer/strategy=deepspeed_zero3": "needs the deepspeed package (not a dependency) and CUDA",
+    "trainer/strategy=deepspeed_zero2": "DeepSpeed's engine needs CUDA: here only its strategy object and ZeRO config are built",
+    "trainer/strategy=deepspeed_zero3": "DeepSpeed's engine needs CUDA: here only its strategy object and ZeRO config are built",
     "+experiment=reflect_vs_prefer": "phase 2 of a study: needs the phase-1 runs (sft_runs=...) to start from",
     **{
         f"+experiment={name}": "LLaVA-1.5-7B weights and the paper's data (placeholders): tests/plan plans it instead"
