@@ -35,6 +35,7 @@ COGNITION_SUBTASKS = ("commonsense_reasoning", "numerical_calculation", "text_tr
 
 
 _CATEGORIES = ("perception", "cognition")
+NAN = float("nan")  # an undefined ratio (nothing to count)
 _CATEGORY_OF = {name.casefold(): "perception" for name in PERCEPTION_SUBTASKS} | {
     name.casefold(): "cognition" for name in COGNITION_SUBTASKS
 }
@@ -51,11 +52,11 @@ def encode_yes_no(values: Sequence[str]) -> Tensor:
     return torch.tensor([codes.get(value, UNKNOWN_ID) for value in values], dtype=torch.long)
 
 
-def _ratio(numerator: Tensor, denominator: Tensor) -> Tensor:
-    """``numerator / denominator`` as float, 0 where the denominator is 0."""
+def _ratio(numerator: Tensor, denominator: Tensor, undefined: float = 0.0) -> Tensor:
+    """``numerator / denominator`` as float, ``undefined`` where the denominator is 0."""
     numerator, denominator = numerator.float(), denominator.float()
     positive = denominator > 0
-    return torch.where(positive, numerator / torch.where(positive, denominator, 1.0), 0.0)
+    return torch.where(positive, numerator / torch.where(positive, denominator, 1.0), undefined)
 
 
 def _count_state(metric: Metric, name: str, size: int | None = None) -> None:
@@ -234,6 +235,9 @@ class ChairMetrics(Metric):
     objects, summed over captions. cooccur_share = hallucinated mentions of objects that often co-occur with the
     image's objects / hallucinated mentions; cooccur_chance = the same share if each hallucinated object were drawn
     uniformly from the absent ones (a share above it: the model hallucinates what usually comes along).
+    A ratio with nothing to count is undefined (NaN; None in a summary), not 0: CHAIR_i of captions that name no
+    object, the co-occurrence shares of captions with no hallucinated object. Scoring such a model's CHAIR_i 0 would
+    make it look perfect.
     """
 
     is_differentiable = False
@@ -272,10 +276,10 @@ class ChairMetrics(Metric):
     def compute(self) -> dict[str, Tensor]:
         return {
             "chair_s": _ratio(self.hallucinated_captions, self.captions),
-            "chair_i": _ratio(self.hallucinated_mentions, self.mentions),
+            "chair_i": _ratio(self.hallucinated_mentions, self.mentions, NAN),
             "recall": _ratio(self.covered, self.gt_objects),
-            "cooccur_share": _ratio(self.cooccurring_mentions, self.hallucinated_mentions),
-            "cooccur_chance": _ratio(self.cooccur_expected, self.hallucinated_mentions),
+            "cooccur_share": _ratio(self.cooccurring_mentions, self.hallucinated_mentions, NAN),
+            "cooccur_chance": _ratio(self.cooccur_expected, self.hallucinated_mentions, NAN),
             "captions": self.captions,
             "hallucinated_captions": self.hallucinated_captions,
             "mentions": self.mentions,

@@ -74,6 +74,9 @@ def test_chair_on_hand_written_captions(files: dict[str, Path], tmp_path: Path) 
     assert [r.correct for r in records] == [False, True, False]
     assert task.questions[0].prompt == "Describe."
 
+    silent, _ = task.score([EvalPrediction(q, "A plain picture.") for q in task.questions])
+    assert silent["chair/chair_i"] is None and silent["chair/mentions"] == 0  # undefined: summaries write null
+
 
 def test_default_vocabulary_is_coco(files: dict[str, Path], tmp_path: Path) -> None:
     path = write_lines(tmp_path / "coco.jsonl", [{"image": "k1.jpg", "objects": ["dining table", "person"]}])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -152,3 +154,13 @@ def test_chair_metrics() -> None:
     assert result["chair_s"] == pytest.approx(1 / 3)
     assert result["chair_i"] == pytest.approx(1 / 6)
     assert result["recall"] == pytest.approx(4 / 7)
+
+
+def test_chair_of_captions_that_name_no_object_is_undefined_not_perfect() -> None:
+    """A model that names nothing has no CHAIR_i (NaN), not a perfect 0; nor co-occurrence shares without any
+    hallucinated object. The ratios that are defined stay numbers."""
+    metric = ChairMetrics()
+    metric.update(torch.tensor([0, 0]), torch.tensor([0, 0]), torch.tensor([2, 1]), torch.tensor([0, 0]))
+    result = {key: value.item() for key, value in metric.compute().items()}
+    assert math.isnan(result["chair_i"]) and math.isnan(result["cooccur_share"]) and math.isnan(result["cooccur_chance"])
+    assert (result["chair_s"], result["recall"], result["mentions"]) == (0.0, 0.0, 0)

@@ -71,7 +71,7 @@ def test_offline_run_holds_what_we_logged(tmp_path, world_cache):
         "val/loss_answer",
         "eval/pope/mean_f1",
         "eval/pope/adversarial/yes_ratio",
-        "eval/chair/chair_i",
+        "eval/chair/chair_s",  # always defined (chair_i is left out when a tiny model names no object)
         "samples/pope/adversarial/nrows",
         "samples/chair/nrows",
     ):

@@ -8,6 +8,7 @@ one process is ``task.score(predictions)``; under DDP each rank calls ``task.upd
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -71,8 +72,10 @@ class EvalTask(ABC):
         """Parse ``predictions``, update ``metric`` with them and return their records."""
 
     def summarize(self, metric: Metric) -> dict[str, float]:
-        """``metric.compute()`` as plain numbers keyed ``{task name}/{metric}``."""
-        return {f"{self.name}/{key}": value.item() for key, value in metric.compute().items()}
+        """``metric.compute()`` as plain numbers keyed ``{task name}/{metric}``; an undefined one (NaN) is None, which
+        summaries write as null and reports and loggers leave out."""
+        values = {f"{self.name}/{key}": value.item() for key, value in metric.compute().items()}
+        return {key: None if isinstance(v, float) and math.isnan(v) else v for key, v in values.items()}
 
     def score(self, predictions: Sequence[EvalPrediction]) -> ScoreResult:
         """Metrics and per-sample records for ``predictions`` in one process: ``predictions`` are all of them (the
