@@ -3,10 +3,37 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 from sample_files import llava_records, reverie_records, write_images
+
+MAX_WORKERS = 4  # pytest-xdist workers at most: each trains tiny models and builds small worlds (about 1.5 GB peak)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (pyproject's addopts): one worker per core, at most MAX_WORKERS."""
+    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
+
+
+def _threads_per_worker() -> int:
+    """The cores each xdist worker may use: the cores over the workers (one where they do not divide)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    return max(1, len(os.sched_getaffinity(0)) // workers)
+
+
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # Several workers with one OpenMP pool each, all on the same cores, spin against each other and run many times
+    # slower than one alone; so each worker, and every process it starts (inherited environment), gets its share.
+    os.environ["OMP_NUM_THREADS"] = str(_threads_per_worker())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        import torch
+
+        torch.set_num_threads(_threads_per_worker())
 
 
 @pytest.fixture
@@ -66,10 +93,12 @@ def make_lvlm(tokenizer):
 
 @pytest.fixture(scope="session")
 def world_cache(tmp_path_factory):
-    """A cache folder shared by the session's tests, so each small world is built once."""
-    import os
-
-    path = tmp_path_factory.mktemp("cache")
+    """A cache folder shared by the session's tests, so each small world (and its tower and base) is built once. Under
+    xdist every worker shares one: reverie builds each cached thing under a file lock and renames it into place, so
+    the first worker to need it builds it and the others wait and load it."""
+    root = tmp_path_factory.getbasetemp()
+    path = root.parent / "cache" if "PYTEST_XDIST_WORKER" in os.environ else root / "cache"
+    path.mkdir(exist_ok=True)
     old = os.environ.get("REVERIE_CACHE_DIR")
     os.environ["REVERIE_CACHE_DIR"] = str(path)
     yield path

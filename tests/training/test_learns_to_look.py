@@ -58,7 +58,7 @@ def test_default_recipe_learns_to_answer_existence_from_the_image(tmp_path, worl
     are the most frequent ones, so a model that ignores the image, or whose image features never reach the LLM,
     cannot beat chance there with any prior."""
     out = tmp_path / "run"
-    env = {**os.environ, "REVERIE_CACHE_DIR": str(world_cache), "OMP_NUM_THREADS": "2"}
+    env = {**os.environ, "REVERIE_CACHE_DIR": str(world_cache)}  # the threads pytest gives this worker
     cmd = [
         sys.executable,
         "-m",
