@@ -3,7 +3,8 @@ SLURM) -> one table and one plot, and with a baseline, paired differences agains
 
 Reads every `summary.json` below DIR with the job's `.hydra/overrides.yaml`. The swept keys (overrides that differ
 between jobs; several sweeps may share DIR) become columns; seeds are pooled. Writes `report.csv` (one row per run,
-with its code commit and world hash), `report.md` (one row per setting: mean ± the half-width of its 95 % Student-t
+with its code commit and world hash, and, for runs that branched from a base, the base's key and its evaluation
+under `base/<metric>`: the "before" of every run), `report.md` (one row per setting: mean ± the half-width of its 95 % Student-t
 interval over seeds, n; a `base (before)` row over the distinct base models when the runs name one) and `report.png`
 (the chosen metrics per setting, error bars = that interval), and prints the Markdown table.
 Metrics: `eval/...`, `val_loss` and `val_losses/<segment>`.
@@ -84,6 +85,11 @@ def load_runs(root: Path) -> list[dict]:
     if not runs:
         raise FileNotFoundError(f"no summary.json below {root} (is it a multirun folder of reverie.run?)")
     return runs
+
+
+def _csv(value) -> object:
+    """A metric as a csv cell: empty when the run lacks it or it is undefined (null)."""
+    return "" if value is None else value
 
 
 def swept_keys(runs: list[dict]) -> list[str]:
@@ -177,15 +183,23 @@ def report(root: Path, metrics: list[str], baseline: str | None = None, primary:
     warnings = provenance_warnings(runs)
     for w in warnings:
         print(w.removeprefix("> ").replace("**", ""), file=sys.stderr)
+    base_metrics = [m for m in metrics if m.startswith("eval/")] if any(r.get("base") for r in runs) else []
     with (root / "report.csv").open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["job", *swept, "commit", "world", *metrics])
+        base_columns = ["base", *(f"base/{m}" for m in base_metrics)] if base_metrics else []
+        writer.writerow(["job", *swept, "commit", "world", *metrics, *base_columns])
         for r in runs:
             code = (r.get("provenance") or {}).get("code") or {}
             commit = (code.get("commit") or "") + ("+dirty" if code.get("dirty") else "")
+            before = flatten({"eval": (r.get("base") or {}).get("eval") or {}})
             writer.writerow(
                 [r["job"], *(r["params"].get(k, "") for k in swept), commit, world_hash(r) or ""]
-                + [r["metrics"].get(m, "") for m in metrics]
+                + [_csv(r["metrics"].get(m)) for m in metrics]
+                + (
+                    [(r.get("base") or {}).get("key", ""), *(_csv(before.get(m)) for m in base_metrics)]
+                    if base_metrics
+                    else []
+                )
             )
     bases = distinct_bases(runs)
     label_column = ["arm"] if bases and not setting_keys else []  # somewhere to name the base row

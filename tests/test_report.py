@@ -254,6 +254,29 @@ def test_the_base_row_shows_each_seeds_base_once(tmp_path):
     lines = report(tmp_path, [F1, "val_loss"]).splitlines()
     assert lines[-1] == "| base (before) | 2 | 0.4500 ± 0.6353 | – |"
     assert lines[-1] in (tmp_path / "report.md").read_text()
+    # every run's row carries its base and the base's evaluation (val_loss is the run's own, not an eval figure)
+    rows = list(csv.DictReader((tmp_path / "report.csv").open()))
+    assert [(r["job"], r["base"], r[f"base/{F1}"]) for r in rows] == [
+        ("both_0", "b0", "0.4"),
+        ("both_1", "b1", "0.5"),
+        ("none_0", "b0", "0.4"),
+        ("none_1", "b1", "0.5"),
+    ]
+    assert "base/val_loss" not in rows[0]
+
+
+def test_an_undefined_metric_is_left_out_of_means_and_pairs(tmp_path):
+    """CHAIR_i of a model that names no object is null in its summary: an empty cell, left out (and counted) in the
+    paired differences, never read as 0."""
+    for seed, chair in ((0, 0.5), (1, None), (2, 0.7)):
+        _run(tmp_path, "none", seed, {"chair": {"chair_i": 0.6}})
+        _run(tmp_path, "both", seed, {"chair": {"chair_i": chair}})
+    report(tmp_path, ["eval/chair/chair_i"], baseline="none")
+    rows = {r["job"]: r for r in csv.DictReader((tmp_path / "report.csv").open())}
+    assert rows["both_1"]["eval/chair/chair_i"] == "" and rows["both_0"]["eval/chair/chair_i"] == "0.5"
+    (pair,) = [r for r in csv.DictReader((tmp_path / "paired.csv").open()) if r["metric"] == "eval/chair/chair_i"]
+    assert (pair["n_pairs"], pair["n_left_out"], pair["left_out_seeds"]) == ("2", "1", "1")
+    assert float(pair["mean_diff"]) == pytest.approx(0.0)  # (-0.1 + 0.1) / 2
 
 
 def test_mixed_code_versions_and_worlds_are_flagged(tmp_path, capsys):
