@@ -162,5 +162,7 @@ def test_chair_of_captions_that_name_no_object_is_undefined_not_perfect() -> Non
     metric = ChairMetrics()
     metric.update(torch.tensor([0, 0]), torch.tensor([0, 0]), torch.tensor([2, 1]), torch.tensor([0, 0]))
     result = {key: value.item() for key, value in metric.compute().items()}
-    assert math.isnan(result["chair_i"]) and math.isnan(result["cooccur_share"]) and math.isnan(result["cooccur_chance"])
+    assert (
+        math.isnan(result["chair_i"]) and math.isnan(result["cooccur_share"]) and math.isnan(result["cooccur_chance"])
+    )
     assert (result["chair_s"], result["recall"], result["mentions"]) == (0.0, 0.0, 0)
