@@ -7,7 +7,7 @@ with its code commit and world hash, and, for runs that branched from a base, th
 under `base/<metric>`: the "before" of every run), `report.md` (one row per setting: mean ± the half-width of its 95 % Student-t
 interval over seeds, n; a `base (before)` row over the distinct base models when the runs name one) and `report.png`
 (the chosen metrics per setting, error bars = that interval), and prints the Markdown table.
-Metrics: `eval/...`, `val_loss` and `val_losses/<segment>`.
+Metrics: `eval/...`, `val_loss`, `val_losses/<segment>` and, for DPO runs, `preference/<train_last_epoch|val>/<stat>`.
 
 `baseline=ARM` (or `--baseline ARM`): an arm is a setting, named `key=value[,key=value...]` over the swept keys other
 than `seed`, or by its value(s) alone when unambiguous. Every other arm is compared with it seed by seed (arm minus
@@ -70,6 +70,7 @@ def load_runs(root: Path) -> list[dict]:
                 "eval": data.get("eval") or {},
                 "val_loss": data.get("val_loss"),
                 "val_losses": data.get("val_losses") or {},
+                "preference": data.get("preference") or {},  # DPO: rewards, margins, accuracy (train, val)
             }
         )
         runs.append(

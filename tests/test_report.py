@@ -338,3 +338,15 @@ def test_two_runs_of_one_arm_with_one_seed_cannot_be_paired(tmp_path):
     _run(tmp_path / "again", "both", 1, {"pope": {"mean_f1": 0.9}})
     with pytest.raises(InputError, match=f"arm {KINDS}=both has two runs with seed 1"):
         report(tmp_path, [F1], baseline="none")
+
+
+def test_dpo_runs_report_their_preference_figures(tmp_path):
+    """The manipulation check of a DPO study (held-out reward accuracy) is a report metric like any other."""
+    for seed, accuracy in ((0, 0.6), (1, 0.8)):
+        _run(tmp_path, "both", seed, {"pope": {"mean_f1": 0.5}})
+        summary_file = tmp_path / f"both_{seed}" / "summary.json"
+        summary = json.loads(summary_file.read_text())
+        summary["preference"] = {"val": {"accuracy": accuracy, "margin": 0.1}, "train_last_epoch": {"accuracy": 0.9}}
+        summary_file.write_text(json.dumps(summary))
+    table = report(tmp_path, ["preference/val/accuracy", "preference/train_last_epoch/accuracy"])
+    assert table.splitlines()[-1] == "| 2 | 0.7000 ± 1.2706 | 0.9000 ± 0.0000 |"  # t(1) 12.706 x sd 0.1414 / sqrt 2
