@@ -13,7 +13,7 @@ mkdir -p "$here"
 primary=eval/pope/adversarial/false_yes_rate,eval/pope/adversarial_gap,eval/chair/chair_i,eval/chair/cooccur_share
 metrics=(eval/pope/random/accuracy eval/pope/adversarial/accuracy eval/pope/adversarial/false_yes_rate
   eval/pope/adversarial_gap eval/pope/adversarial/yes_ratio eval/chair/chair_i eval/chair/cooccur_share
-  eval/chair/mentions preference/val/accuracy preference/val/margin)  # preference: the manipulation check
+  eval/chair/mentions preference/val/rewards/accuracy preference/val/rewards/margins)  # preference: the manipulation check
 [ -d "$out" ] || python -m reverie.run -m +experiment=study03_dpo_targeted "seed=$seeds" hydra.sweep.dir="$out"
 for baseline in sft_lr1e-3 sft_lr3e-4; do
   python -m reverie.report "$out" baseline=arm="$baseline" primary="$primary" --metrics "${metrics[@]}"
