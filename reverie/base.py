@@ -94,10 +94,31 @@ def base_config(cfg: DictConfig) -> DictConfig | None:
     return base
 
 
+# Interpolations the key keeps as written: file locations (they say where, not what; the world's content is keyed by
+# world_key) and environment variables (often secrets). Every other interpolation is keyed by its value.
+_KEEP_AS_WRITTEN = ("${world:", "${paths.", "${oc.env:", "${hydra:")
+
+
+def _by_value(cfg: DictConfig, raw: object, path: str) -> object:
+    """``raw`` (an unresolved subtree of ``cfg`` at ``path``) with interpolations replaced by their values, except
+    those in _KEEP_AS_WRITTEN: so a value spelled two ways keys the same, and one interpolation that resolves to two
+    values (e.g. a study's `${arms.${arm}.lr}`) keys differently."""
+    if isinstance(raw, dict):
+        return {k: _by_value(cfg, v, f"{path}.{k}" if path else str(k)) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [_by_value(cfg, v, f"{path}[{i}]") for i, v in enumerate(raw)]
+    if isinstance(raw, str) and "${" in raw and not any(token in raw for token in _KEEP_AS_WRITTEN):
+        value = OmegaConf.select(cfg, path, throw_on_missing=True)
+        return (
+            _by_value(cfg, OmegaConf.to_container(value, resolve=False), path) if OmegaConf.is_config(value) else value
+        )
+    return raw
+
+
 def base_key(base: DictConfig) -> str:
     """Hash of what the base's weights depend on (not where files go, not how it is logged or evaluated)."""
-    tree = OmegaConf.to_container(base, resolve=False)
-    keyed = {k: tree.get(k) for k in ("model", "data", "reflection", "objective", "stage", "trainer", "seed")}
+    parts = ("model", "data", "reflection", "objective", "stage", "trainer", "seed")
+    keyed = {k: _by_value(base, OmegaConf.to_container(base, resolve=False).get(k), k) for k in parts}
     keyed["trainer"] = {k: v for k, v in keyed["trainer"].items() if k != "default_root_dir"}
     keyed["world"] = world_key(OmegaConf.to_container(base.world, resolve=True))
     keyed["code"] = source_hash(*BASE_CODE)

@@ -69,6 +69,23 @@ def test_base_key_depends_on_what_the_weights_depend_on_only():
         assert base_key(base_config(_compose(other))) != key, other
 
 
+def test_base_key_reads_interpolations_by_value():
+    """A study's arms set values through interpolations (`${arms.${arm}.lr}`): the key hashes what they resolve
+    to, so one value spelled two ways shares a base, and one spelling that resolves to two values does not."""
+
+    def key_with(**values) -> str:
+        cfg = _compose([])
+        for name, value in values.items():
+            OmegaConf.update(cfg, name, value, force_add=True)
+        return base_key(base_config(cfg))
+
+    plain = key_with(**{"data.shared_once": False})
+    assert key_with(**{"flag": False, "data.shared_once": "${flag}"}) == plain
+    size = {"model.llm.build.config.hidden_size": "${size}"}
+    assert key_with(size=64, **size) != key_with(size=32, **size)
+    assert key_with(size=64, **size) == key_with(**{"model.llm.build.config.hidden_size": 64})
+
+
 def test_no_base_with_init_from_or_base_none_and_a_reported_skip_for_other_data(capsys):
     assert base_config(_compose(["base=none"])) is None
     assert base_config(_compose(["init_from=somewhere"])) is None
