@@ -4,9 +4,9 @@ SLURM) -> one table and one plot, and with a baseline, paired differences agains
 Reads every `summary.json` below DIR with the job's `.hydra/overrides.yaml`. The swept keys (overrides that differ
 between jobs; several sweeps may share DIR) become columns; seeds are pooled. Writes `report.csv` (one row per run,
 with its code commit and world hash, and, for runs that branched from a base, the base's key and its evaluation
-under `base/<metric>`: the "before" of every run), `report.md` (one row per setting: mean ± the half-width of its 95 % Student-t
-interval over seeds, n; a `base (before)` row over the distinct base models when the runs name one) and `report.png`
-(the chosen metrics per setting, error bars = that interval), and prints the Markdown table.
+under `base/<metric>`: the "before" of every run), `report.md` (one row per setting: mean ± the half-width of its
+95 % Student-t interval over seeds, n; a `base (before)` row over the distinct base models when the runs name one)
+and `report.png` (the chosen metrics per setting, error bars = that interval), and prints the Markdown table.
 Metrics: `eval/...`, `val_loss`, `val_losses/<segment>` and, for DPO runs, `preference/<train_last_epoch|val>/<stat>`.
 
 `baseline=ARM` (or `--baseline ARM`): an arm is a setting, named `key=value[,key=value...]` over the swept keys other
@@ -185,22 +185,19 @@ def report(root: Path, metrics: list[str], baseline: str | None = None, primary:
     for w in warnings:
         print(w.removeprefix("> ").replace("**", ""), file=sys.stderr)
     base_metrics = [m for m in metrics if m.startswith("eval/")] if any(r.get("base") for r in runs) else []
+    base_columns = ["base", *(f"base/{m}" for m in base_metrics)] if base_metrics else []
     with (root / "report.csv").open("w", newline="") as f:
         writer = csv.writer(f)
-        base_columns = ["base", *(f"base/{m}" for m in base_metrics)] if base_metrics else []
         writer.writerow(["job", *swept, "commit", "world", *metrics, *base_columns])
         for r in runs:
             code = (r.get("provenance") or {}).get("code") or {}
             commit = (code.get("commit") or "") + ("+dirty" if code.get("dirty") else "")
-            before = flatten({"eval": (r.get("base") or {}).get("eval") or {}})
+            base = r.get("base") or {}
+            before = flatten({"eval": base.get("eval") or {}})
             writer.writerow(
                 [r["job"], *(r["params"].get(k, "") for k in swept), commit, world_hash(r) or ""]
                 + [_csv(r["metrics"].get(m)) for m in metrics]
-                + (
-                    [(r.get("base") or {}).get("key", ""), *(_csv(before.get(m)) for m in base_metrics)]
-                    if base_metrics
-                    else []
-                )
+                + ([base.get("key", ""), *(_csv(before.get(m)) for m in base_metrics)] if base_columns else [])
             )
     bases = distinct_bases(runs)
     label_column = ["arm"] if bases and not setting_keys else []  # somewhere to name the base row
