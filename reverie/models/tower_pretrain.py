@@ -81,9 +81,15 @@ def world_pretrained_tower(
     lr: float = 1e-3,
     seed: int = 0,
 ) -> nn.Module:
-    """The encoder `encoder` describes, pretrained on the world's training scenes (cached; built on first use)."""
+    """The encoder `encoder` describes, pretrained on the world's training scenes (cached; built on first use).
+    `steps=0` keeps the seeded random init, built in memory and never cached (a run then trains the tower inside the
+    LVLM; `reverie.evaluate` loads its weights from the checkpoint)."""
     from filelock import FileLock
 
+    if steps == 0:
+        with torch.random.fork_rng():  # the caller's RNG: the same as when a pretrained tower is loaded
+            torch.manual_seed(seed)
+            return instantiate(encoder)
     scenes_text = Path(scenes).read_text()
     options = {
         "encoder": OmegaConf.to_container(encoder, resolve=True),

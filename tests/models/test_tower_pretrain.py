@@ -89,3 +89,18 @@ def test_the_callers_random_state_is_the_same_whether_the_tower_was_trained_or_l
         draws.append(torch.rand(3))
     torch.manual_seed(123)
     assert torch.equal(draws[0], draws[1]) and torch.equal(draws[0], torch.rand(3))
+
+
+def test_zero_steps_is_the_seeded_random_init_built_in_memory(world_cache, tmp_path, capsys):
+    args = _tower_args(world_cache, tmp_path, steps=0, batch_size=8)
+    torch.manual_seed(123)
+    tower = world_pretrained_tower(**args)
+    after = torch.rand(3)
+    assert "pretraining" not in capsys.readouterr().out  # nothing trained, nothing announced
+    assert not (tmp_path / "tower").exists()  # and nothing cached
+    torch.manual_seed(0)  # the tower's own seed
+    init = TimmVisionEncoder("vit_tiny_patch16_224", 48, model_kwargs=ENCODER["model_kwargs"]).state_dict()
+    for (name, a), b in zip(tower.state_dict().items(), init.values(), strict=True):
+        assert torch.equal(a, b), name
+    torch.manual_seed(123)
+    assert torch.equal(after, torch.rand(3))  # the caller's random state is untouched
