@@ -15,4 +15,6 @@ python -m reverie.run -m 'seed=8,9' hydra.sweep.dir="$out/extra_bases"
 python -m reverie.report "$out/sweep" baseline=data.train_sources.3.weight=0.0 primary="$primary" \
   --metrics eval/pope/random/accuracy eval/pope/adversarial/accuracy eval/pope/adversarial/false_yes_rate \
   eval/pope/adversarial_gap eval/pope/adversarial/yes_ratio eval/chair/chair_i eval/chair/cooccur_share
-python experiments/04-positive-control/analyze.py "$out/sweep" experiments/04-positive-control
+python experiments/04-positive-control/analyze.py "$out/sweep" experiments/04-positive-control \
+  --answers-only "$out/answers_only" --extra-bases "$out/extra_bases"
+for f in paired.md paired.csv report.md report.csv report.png; do cp "$out/sweep/$f" experiments/04-positive-control/; done
