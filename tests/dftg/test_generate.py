@@ -124,11 +124,17 @@ def test_entry_point_writes_the_files(world, tmp_path):
     prof = profile() | {"source": {"run_dir": "r", "world": {"num_images": 80, "seed": 5}}}
     (tmp_path / "profile.json").write_text(json.dumps(prof))
     overrides = [f"diagnosis={tmp_path / 'profile.json'}", f"out={tmp_path / 'd' / 't.json'}", "size=40",
-                 f"cache_dir={tmp_path / 'cache'}"]  # fmt: skip
+                 f"cache_dir={tmp_path / 'cache'}",
+                 # study 02's mix as its README writes it: every type, description included, settable as one dict
+                 "types={existence: 0.4, description: 0.3, attribute: 0.1, position: 0.1, relation: 0.1}"]  # fmt: skip
     with initialize_config_dir(str(CONF), version_base="1.3"):
         cfg = compose("targeted", overrides=overrides)
     path = run(cfg)
     assert len(json.loads(path.read_text())) == 40 and (tmp_path / "d" / "t.reverie.json").is_file()
+    report = json.loads((tmp_path / "d" / "t.report.json").read_text())
+    assert {t: sum(v.values()) for t, v in report["types"].items()} == {
+        "existence": 16, "description": 12, "attribute": 4, "position": 4, "relation": 4
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(
