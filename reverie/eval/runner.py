@@ -66,7 +66,7 @@ def prompt_info(generator: Generator, task_info: dict[str, Any], suffix: str, fi
     (``first`` already carries the eval config's suffix)."""
     image = str(first.image) if first.image else None
     return {
-        "prompt_suffix": f"{task_info.get('prompt_suffix') or ''}{suffix}",
+        "prompt_suffix": f"{task_info.get('instruction') or ''}{suffix}",
         "prompt_example": generator.conversation(first.prompt, image).turns[0].text,
     }
 

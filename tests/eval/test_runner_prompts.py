@@ -37,6 +37,10 @@ def test_each_task_records_its_suffix_and_the_prompt_it_asked(tmp_path: Path, to
                 "suffixed": {**task, "split": "popular", "prompt_suffix": SUFFIX},
                 "mcq": {"_target_": "reverie.eval.MultipleChoiceTask", "questions_file": str(mcq),
                         "image_dir": str(tmp_path / "images")},
+                # the task's own instruction set from the config, the runner's suffix after it
+                "mcq_own": {"_target_": "reverie.eval.MultipleChoiceTask", "questions_file": str(mcq),
+                            "image_dir": str(tmp_path / "images"), "name": "mcq_own", "instruction": "Pick one.",
+                            "prompt_suffix": SUFFIX},
             }
         }
     )  # fmt: skip
@@ -60,3 +64,6 @@ def test_each_task_records_its_suffix_and_the_prompt_it_asked(tmp_path: Path, to
     choice, _ = read("mcq")
     assert choice["prompt_suffix"] == MC_SUFFIX  # the task's own instruction
     assert choice["prompt_example"] == f"<image>\nWhat is shown?\nA. cup\nB. dog\n{MC_SUFFIX}"
+    own, _ = read("mcq_own")
+    assert own["instruction"] == "Pick one." and own["prompt_suffix"] == f"Pick one.{SUFFIX}"
+    assert own["prompt_example"] == f"<image>\nWhat is shown?\nA. cup\nB. dog\nPick one.{SUFFIX}"

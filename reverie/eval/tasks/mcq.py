@@ -43,7 +43,7 @@ class MultipleChoiceTask(EvalTask):
         *,
         name: str = "mcq",
         circular: bool = False,
-        prompt_suffix: str = PROMPT_SUFFIX,
+        instruction: str = PROMPT_SUFFIX,
         images_only: bool = False,
         image_cache: str | Path | None = None,
         parser: str = "choice",
@@ -54,7 +54,7 @@ class MultipleChoiceTask(EvalTask):
         path = Path(questions_file)
         self.inputs["questions"] = str(path)
         self.circular = circular
-        self.prompt_suffix = prompt_suffix
+        self.instruction = instruction  # the line after the options ("" = none); the runner's prompt_suffix follows it
         image_root = Path(image_dir) if image_dir is not None else path.parent
         self.questions = []
         self.num_groups = 0
@@ -80,8 +80,8 @@ class MultipleChoiceTask(EvalTask):
             rotated = options[shift:] + options[:shift]
             lines = [hint] if hint else []
             lines += [question, *(f"{LETTERS[i]}. {option}" for i, option in enumerate(rotated))]
-            if self.prompt_suffix:
-                lines.append(self.prompt_suffix)
+            if self.instruction:
+                lines.append(self.instruction)
             meta = {"options": rotated, "group_index": self.num_groups, "rotation": shift, "source": source}
             question_id = f"{base_id}/r{shift}" if self.circular else base_id
             label = LETTERS[(answer - shift) % len(options)]
@@ -111,7 +111,7 @@ class MultipleChoiceTask(EvalTask):
         return metrics
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "circular": self.circular, "prompt_suffix": self.prompt_suffix}
+        return {**super().describe(), "circular": self.circular, "instruction": self.instruction}
 
 
 def _parse_row(row: dict[str, Any], path: Path, line: int) -> tuple[str, str, list[str], int]:
