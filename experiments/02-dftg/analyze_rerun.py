@@ -34,9 +34,14 @@ ARMS = ("none", "untargeted", "targeted")
 
 
 def arm_rows(folder: Path) -> list[dict]:
-    rows = []
+    """One row per finished arm run; a run without did.json (its chain not finished) is counted and left out."""
+    rows, unfinished = [], []
     for run in load_runs(folder / "sweeps"):
-        did = json.loads((Path(run["dir"]) / "did.json").read_text())
+        did_file = Path(run["dir"]) / "did.json"
+        if not did_file.is_file():
+            unfinished.append(run["job"])
+            continue
+        did = json.loads(did_file.read_text())
         rows.append(
             {
                 "kind": "arm",
@@ -47,6 +52,8 @@ def arm_rows(folder: Path) -> list[dict]:
                 **{m: run["metrics"].get(m) for m in PRIMARY},
             }
         )
+    if unfinished:
+        print(f"left out {len(unfinished)} run(s) without did.json (chain not finished): {', '.join(unfinished)}")
     return rows
 
 
