@@ -16,10 +16,9 @@ import json
 import statistics
 from pathlib import Path
 
-from scipy import stats
-
 from reverie.dftg.did import pooled_rate
 from reverie.dftg.profile import load_profile
+from reverie.paired import Paired
 from reverie.report import code_version, flatten, load_runs
 
 HERE = Path(__file__).resolve().parent
@@ -82,13 +81,12 @@ def base_rows(folder: Path, seeds: list[int]) -> list[dict]:
 
 
 def interval(diffs: list[float]) -> str:
-    n, mean = len(diffs), statistics.fmean(diffs)
-    if n < 2:
-        return f"{mean:+.3f} (n=1)"
-    half = stats.t.ppf(0.975, n - 1) * statistics.stdev(diffs) / n**0.5
-    p = float(stats.ttest_1samp(diffs, 0.0).pvalue)
-    lower = sum(d < 0 for d in diffs)
-    return f"{mean:+.3f} [{mean - half:+.3f}, {mean + half:+.3f}], p={p:.3g}, lower in {lower}/{n}"
+    """Mean [95 % t-interval], paired t-test p and seeds lower, as reverie.report computes them."""
+    pair = Paired("", "did", -1, diffs)  # lower is better
+    if pair.ci is None:
+        return f"{pair.mean:+.3f} (n=1)"
+    low, high = pair.ci
+    return f"{pair.mean:+.3f} [{low:+.3f}, {high:+.3f}], p={pair.p:.3g}, lower in {pair.n_better}/{pair.n}"
 
 
 def main(folder: Path, out: Path) -> None:
