@@ -17,6 +17,7 @@ from pathlib import Path
 
 from scipy import stats
 
+from reverie.paired import Paired
 from reverie.report import code_version, load_runs
 
 DOSE = "data.train_sources.3.weight"
@@ -80,11 +81,10 @@ def mean_of(values: list) -> str:
 
 
 def interval(diffs: list[float]) -> tuple[float, float, float, float]:
-    """Mean, 95 % t-interval (low, high) and two-sided paired t-test p of per-seed differences."""
-    n, mean = len(diffs), statistics.fmean(diffs)
-    half = stats.t.ppf(0.975, n - 1) * statistics.stdev(diffs) / n**0.5
-    p = float(stats.ttest_1samp(diffs, 0.0).pvalue)
-    return mean, mean - half, mean + half, p
+    """Mean, 95 % t-interval (low, high) and two-sided paired t-test p of per-seed differences (as reverie.report)."""
+    d = Paired(arm="", metric="", direction=None, diffs=diffs)
+    low, high = d.ci
+    return d.mean, low, high, d.p
 
 
 def mde(sd: float, n: int, power: float = 0.8) -> float:
