@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Study 03 again (issue 20): DPO on co-occurrence pairs against extra SFT on the same samples, on the shared bases.
 # Reproduce from the repository root:   bash experiments/03-reflect-vs-prefer/run_study.sh [OUT] [SEEDS]
-# OUT defaults to outputs/study03c, SEEDS to 'range(8)' (the 2026-12-06 run: 'range(4)', the CPU budget). Each DPO
+# OUT defaults to outputs/study03c, SEEDS to 'range(8)' (run as 'range(4)' on 2026-12-06, then '4,5,6,7' into OUT/s4_7). Each DPO
 # arm is read against the SFT control at its own lr: paired_vs_sft_lr1e-3.* and paired_vs_sft_lr3e-4.* in
 # 2026-12-rerun/, with report.* (one row per run, its base's evaluation included).
 set -euo pipefail
