@@ -11,7 +11,7 @@ seeds="${2:-range(8)}"
 here=experiments/03-reflect-vs-prefer/2026-12-rerun
 mkdir -p "$here"
 primary=eval/pope/adversarial/false_yes_rate,eval/pope/adversarial_gap,eval/chair/chair_i,eval/chair/cooccur_share
-metrics=(eval/pope/random/accuracy eval/pope/adversarial/accuracy eval/pope/adversarial/false_yes_rate
+metrics=(eval/pope/random/accuracy eval/pope/random/false_yes_rate eval/pope/adversarial/accuracy eval/pope/adversarial/false_yes_rate
   eval/pope/adversarial_gap eval/pope/adversarial/yes_ratio eval/chair/chair_i eval/chair/cooccur_share
   eval/chair/mentions preference/val/rewards/accuracy preference/val/rewards/margins)  # preference: the manipulation check
 [ -d "$out" ] || python -m reverie.run -m +experiment=study03_dpo_targeted "seed=$seeds" hydra.sweep.dir="$out"
