@@ -1,6 +1,7 @@
 """Statistics over seeds for `reverie.report`: a mean with its Student-t interval, which way a metric is better, and
 differences paired by seed between an arm and a baseline arm (mean, interval, better-in-k/n, paired t-test p,
-Holm-adjusted p over the primary metrics), with their Markdown and CSV tables.
+Holm-adjusted p over the primary metrics, the smallest effect the seeds could detect), with their Markdown and CSV
+tables.
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ from reverie.errors import InputError
 def t975(df: int) -> float:
     """The Student-t 97.5 % quantile (two-sided 95 %) for ``df`` degrees of freedom."""
     return float(scipy_stats.t.ppf(0.975, df))
+
+
+def min_detectable(sd: float, n: int, power: float = 0.8) -> float:
+    """The smallest true mean paired difference that a two-sided 5 % paired t-test over ``n`` seeds detects with
+    probability ``power``, when the per-seed differences have standard deviation ``sd``:
+    (t(0.975, n-1) + t(power, n-1)) x sd / sqrt(n)."""
+    return float((scipy_stats.t.ppf(0.975, n - 1) + scipy_stats.t.ppf(power, n - 1)) * sd / n**0.5)
 
 
 def mean_ci(values: list[float]) -> tuple[float, float]:
@@ -142,6 +150,12 @@ class Paired:
         return self.mean - half, self.mean + half
 
     @property
+    def mde(self) -> float | None:
+        """Minimal detectable effect at these seeds (80 % power, two-sided 5 %; `min_detectable`): an interval that
+        covers 0 rules out effects of about this size or larger, not smaller ones. None with fewer than two pairs."""
+        return None if self.n < 2 else min_detectable(statistics.stdev(self.diffs), self.n)
+
+    @property
     def n_better(self) -> int | None:
         """Seeds in which the arm beats the baseline (ties are not better); None without a better direction."""
         return None if self.direction is None else sum(d * self.direction > 0 for d in self.diffs)
@@ -210,7 +224,8 @@ _DIRECTION = {1: "higher", -1: "lower", None: "–"}
 
 
 def paired_table(rows: list[Paired]) -> str:
-    header = ["arm", "metric", "better", "n pairs", "left out", "mean diff", "95 % CI", "better in", "p", "p (Holm)"]
+    header = ["arm", "metric", "better", "n pairs", "left out", "mean diff", "95 % CI", "better in", "p"]
+    header += ["p (Holm)", "MDE"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         seeds = "seed" + "s" * (len(r.left_out) > 1)
@@ -226,6 +241,7 @@ def paired_table(rows: list[Paired]) -> str:
             "–" if r.n_better is None else f"{r.n_better}/{r.n}",
             _p(r.p),
             _p(r.p_holm) if r.primary else "",
+            _num(r.mde),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -236,13 +252,14 @@ def write_paired_csv(path: Path, rows: list[Paired]) -> None:
         writer = csv.writer(f)
         writer.writerow(
             ["arm", "metric", "better", "n_pairs", "n_left_out", "left_out_seeds", "mean_diff", "ci_low", "ci_high"]
-            + ["n_better", "p", "primary", "p_holm"]
+            + ["n_better", "p", "primary", "p_holm", "mde"]
         )
         for r in rows:
             ci = r.ci or ("", "")
             writer.writerow(
                 [r.arm, r.metric, _DIRECTION[r.direction].replace("–", ""), r.n, len(r.left_out), " ".join(r.left_out)]
                 + [_blank(r.mean), *ci, _blank(r.n_better), _blank(r.p), int(r.primary), _blank(r.p_holm)]
+                + [_blank(r.mde)]
             )
 
 

@@ -145,14 +145,16 @@ def test_paired_differences_against_a_baseline_by_hand(tmp_path):
     assert both_chair["better"] == "lower" and both_chair["n_better"] == "2"
     # t = -0.033333 / 0.044096 = -0.75593 on 2 df: p = 1 - 0.75593 / sqrt(0.57143 + 2) = 1 - 0.47140 = 0.52860
     assert float(both_chair["p"]) == pytest.approx(0.52860, abs=1e-4)
+    # MDE: (t(0.975, 2) 4.3027 + t(0.8, 2) 1.0607) x se 0.044096 = 0.23651
+    assert float(both_chair["mde"]) == pytest.approx(0.23651, abs=1e-4)
     both_yes = rows[(f"{KINDS}=both", YES)]
     assert both_yes["better"] == "" and both_yes["n_better"] == ""  # yes_ratio: neither way is better
     assert not any(r["primary"] == "1" or r["p_holm"] for r in rows.values())  # no primary metrics named
     lines = out.split("\n\n")[1].splitlines()
     assert lines[0] == (
-        "| arm | metric | better | n pairs | left out | mean diff | 95 % CI | better in | p | p (Holm) |"
+        "| arm | metric | better | n pairs | left out | mean diff | 95 % CI | better in | p | p (Holm) | MDE |"
     )
-    assert f"| {KINDS}=both | {F1} | higher | 3 | 0 | +0.2000 | [-0.0484, +0.4484] | 3/3 | 0.074 |  |" in lines
+    assert f"| {KINDS}=both | {F1} | higher | 3 | 0 | +0.2000 | [-0.0484, +0.4484] | 3/3 | 0.074 |  | 0.3097 |" in lines
     assert f"| {KINDS}=both | {YES} | – | 3 | 0 | +0.0667 |" in "\n".join(lines)
     paired_md = (tmp_path / "paired.md").read_text()
     assert paired_md.startswith(f"# {tmp_path.name}: paired differences against {KINDS}=none\n")

@@ -15,9 +15,7 @@ import csv
 import statistics
 from pathlib import Path
 
-from scipy import stats
-
-from reverie.paired import Paired
+from reverie.paired import Paired, min_detectable
 from reverie.report import code_version, load_runs
 
 DOSE = "data.train_sources.3.weight"
@@ -85,11 +83,6 @@ def interval(diffs: list[float]) -> tuple[float, float, float, float]:
     d = Paired(arm="", metric="", direction=None, diffs=diffs)
     low, high = d.ci
     return d.mean, low, high, d.p
-
-
-def mde(sd: float, n: int, power: float = 0.8) -> float:
-    """Smallest true paired mean difference a two-sided 5 % paired t-test detects with `power` at n seeds."""
-    return (stats.t.ppf(0.975, n - 1) + stats.t.ppf(power, n - 1)) * sd / n**0.5
 
 
 def main(sweep: Path, out: Path, answers_only: Path | None = None, extra_bases: Path | None = None) -> None:
@@ -161,7 +154,9 @@ def main(sweep: Path, out: Path, answers_only: Path | None = None, extra_bases: 
     ]
     for m in PRIMARY:
         sd = statistics.fmean(s**2 for s in sds[m]) ** 0.5
-        lines.append(f"| {m.removeprefix('eval/')} | {sd:.4f} | {mde(sd, n):.4f} | {mde(sd, 8):.4f} |")
+        lines.append(
+            f"| {m.removeprefix('eval/')} | {sd:.4f} | {min_detectable(sd, n):.4f} | {min_detectable(sd, 8):.4f} |"
+        )
     if baseline:
         lines += recipe_check(rows, baseline)
     (out / "results.md").write_text("\n".join(lines) + "\n")
