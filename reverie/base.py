@@ -69,6 +69,10 @@ def base_config(cfg: DictConfig) -> DictConfig | None:
             sources.append(source)
         base.data.train_sources = sources
         base.data.val_sources = []
+        # No rationales in a base, so no trees: an arm's tree settings (study 01's arms differ in data.shared_once)
+        # cannot change the base's data and must not key a second, identical base.
+        base.data.trees = True
+        base.data.shared_once = False
         base.reflection = {  # no REVERIE records: only the question layout matters
             "_target_": "reverie.data.reflect.ReflectionPolicy",
             "kinds": "none",

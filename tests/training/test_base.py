@@ -56,6 +56,8 @@ def test_base_key_depends_on_what_the_weights_depend_on_only():
         ["logger=wandb"],
         ["objective.weights.neg_rationale=0"],
         ["data.train_sources.3.weight=2.0"],
+        ["data.shared_once=true"],  # no rationales in a base, so no trees
+        ["data.trees=false"],
     ):
         assert base_key(base_config(_compose(arm))) == key, arm
     for other in (
@@ -79,8 +81,8 @@ def test_base_key_reads_interpolations_by_value():
             OmegaConf.update(cfg, name, value, force_add=True)
         return base_key(base_config(cfg))
 
-    plain = key_with(**{"data.shared_once": False})
-    assert key_with(**{"flag": False, "data.shared_once": "${flag}"}) == plain
+    plain = key_with(**{"data.batch_size": 16})
+    assert key_with(**{"bs": 16, "data.batch_size": "${bs}"}) == plain
     size = {"model.llm.build.config.hidden_size": "${size}"}
     assert key_with(size=64, **size) != key_with(size=32, **size)
     assert key_with(size=64, **size) == key_with(**{"model.llm.build.config.hidden_size": 64})
