@@ -137,12 +137,13 @@ def provenance_warnings(runs: list[dict]) -> list[str]:
 
 
 def distinct_bases(runs: list[dict]) -> list[dict]:
-    """The runs' base models, one per `key` (every arm of a seed shares its seed's base)."""
+    """The runs' base models, one per model: its weights' content hash where the run recorded it (two cache keys can
+    hold the same weights: runs before commit 5c7b21b keyed an arm's tree settings), else its key."""
     bases: dict[str, dict] = {}
     for r in runs:
         base = r.get("base")
         if base:
-            bases.setdefault(str(base.get("key") or base.get("dir") or r["job"]), base)
+            bases.setdefault(str(base.get("content_hash") or base.get("key") or base.get("dir") or r["job"]), base)
     return list(bases.values())
 
 

@@ -267,6 +267,15 @@ def test_the_base_row_shows_each_seeds_base_once(tmp_path):
     assert "base/val_loss" not in rows[0]
 
 
+def test_two_keys_holding_the_same_weights_are_one_base(tmp_path):
+    # seed 0's arms keyed two bases (b0, b0-other) that trained to the same weights (one content hash): one base
+    for seed, f1 in ((0, 0.4), (1, 0.5)):
+        for kinds, key in (("none", f"b{seed}"), ("both", f"b{seed}-other")):
+            base = {"key": key, "content_hash": f"w{seed}", "eval": {"pope": {"mean_f1": f1}}}
+            _run(tmp_path, kinds, seed, {"pope": {"mean_f1": 0.6}}, base=base)
+    assert report(tmp_path, [F1]).splitlines()[-1] == "| base (before) | 2 | 0.4500 ± 0.6353 |"
+
+
 def test_an_undefined_metric_is_left_out_of_means_and_pairs(tmp_path):
     """CHAIR_i of a model that names no object is null in its summary: an empty cell, left out (and counted) in the
     paired differences, never read as 0."""
