@@ -37,7 +37,8 @@ def test_base_trains_on_its_sources_with_its_own_settings():
     cfg = _compose(["base.sources.world_questions=0.5", "trainer.max_epochs=3", "objective.weights.answer=3"])
     base = base_config(cfg)
     assert [(s.name, s.weight) for s in base.data.train_sources] == [("world_questions", 0.5), ("world_captions", 1.0)]
-    assert base.data.val_sources == [] and base.trainer.max_epochs == 7 and base.objective.weights.answer == 1.0
+    assert base.data.val_sources == [] and base.trainer.max_epochs == 5 and base.objective.weights.answer == 1.0
+    assert list(base.stage.optim.betas) == [0.9, 0.9] and list(cfg.stage.optim.betas) == [0.9, 0.999]  # base only
     assert base.reflection.kinds == "none" and base.base is None and base.init_from is None
     assert base.logger is None and base.trainer.enable_checkpointing is False
     # a DDP run's base trains in one process (the other ranks load it), so it is the same base
