@@ -468,7 +468,7 @@ def base_world(job: Job) -> None:
     base = job.summary["base"]  # trained (one batch under fast_dev_run), cached, evaluated: the "before" line
     assert base is not None and (Path(base["dir"]) / "weights.ckpt").is_file() and base["eval"]
     assert job.summary["provenance"]["hashes"]["base"] == base["content_hash"]
-    assert job.summary["config"]["trainer"]["max_epochs"] == 1 and job.cfg.base.epochs == 5  # phase after base
+    assert job.summary["config"]["trainer"]["max_epochs"] == 1 and job.cfg.base.epochs == 7  # phase after base
 
 
 def base_none(job: Job) -> None:

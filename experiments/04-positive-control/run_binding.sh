@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
-# The positive control on binding bases: dose 0 against dose 2 (16 mate questions per image) at seeds 0-7, then the
-# paired report. Extra arguments are overrides for every run.
+# The positive control on binding bases (7 base epochs at lr 3e-4, the base's defaults since commit 5b4bc93):
+# dose 0 against dose 2 (16 mate questions per image) at seeds 0-7, then the paired report. Extra arguments are
+# overrides for every run (e.g. another base recipe).
 #   bash experiments/04-positive-control/run_binding.sh [OUT [OVERRIDES...]]   (OUT defaults to outputs/study04-binding)
-# binding-bases/ (7 base epochs at lr 3e-4 and AdamW beta2 0.999, the base's defaults from 5b4bc93 to 5 epochs and
-# beta2 0.9):   bash experiments/04-positive-control/run_binding.sh OUT base.epochs=7 'base.stage.optim.betas=[0.9,0.999]'
-# beta2-bases/ (the base's defaults since then):   bash experiments/04-positive-control/run_binding.sh OUT
 # As run for binding-bases/ (commit d09f193, where the two defaults were spelled `base.stage.optim.lr=3e-4
 # base.epochs=7`): one run per seed and dose, OMP_NUM_THREADS=1, two at a time on 2 cores; 119-131 s a run with its
 # base cached, about 7 minutes more for a seed's first run (its base).

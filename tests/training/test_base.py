@@ -37,8 +37,7 @@ def test_base_trains_on_its_sources_with_its_own_settings():
     cfg = _compose(["base.sources.world_questions=0.5", "trainer.max_epochs=3", "objective.weights.answer=3"])
     base = base_config(cfg)
     assert [(s.name, s.weight) for s in base.data.train_sources] == [("world_questions", 0.5), ("world_captions", 1.0)]
-    assert base.data.val_sources == [] and base.trainer.max_epochs == 5 and base.objective.weights.answer == 1.0
-    assert list(base.stage.optim.betas) == [0.9, 0.9] and list(cfg.stage.optim.betas) == [0.9, 0.999]  # base only
+    assert base.data.val_sources == [] and base.trainer.max_epochs == 7 and base.objective.weights.answer == 1.0
     assert base.reflection.kinds == "none" and base.base is None and base.init_from is None
     assert base.logger is None and base.trainer.enable_checkpointing is False
     # a DDP run's base trains in one process (the other ranks load it), so it is the same base
@@ -68,8 +67,12 @@ def test_base_key_depends_on_what_the_weights_depend_on_only():
         ["model.llm.build.config.hidden_size=64"],
         ["reflection.question_prompt='<image> {question}'"],
         ["base.stage.optim.lr=0.01"],
+        ["base.stage.optim.betas=[0.9,0.9]"],
     ):
         assert base_key(base_config(_compose(other))) != key, other
+    # the base's AdamW betas are its own: the phase keeps its stage's
+    cfg = _compose(["base.stage.optim.betas=[0.9,0.9]"])
+    assert list(base_config(cfg).stage.optim.betas) == [0.9, 0.9] and list(cfg.stage.optim.betas) == [0.9, 0.999]
 
 
 def test_base_key_reads_interpolations_by_value():
