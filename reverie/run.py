@@ -72,7 +72,7 @@ def run_eval(cfg: DictConfig, built, trainer, run_dir: Path) -> dict[str, float]
 @dataclass
 class Fitted:
     """What `fit` leaves: the built parts, the trained module, the trainer, the base it branched from, the run's
-    provenance (computed once: it hashes the world's files), its start time."""
+    provenance (computed once: it hashes the world's files), its start time and where its time went so far."""
 
     built: Built
     module: ReverieModule
@@ -80,6 +80,7 @@ class Fitted:
     base: Base | None
     provenance: dict
     start: float
+    timings: dict[str, float]  # seconds: base (trained and evaluated, or loaded), build, train; then eval
 
 
 def fit(cfg: DictConfig) -> Fitted:
@@ -88,11 +89,13 @@ def fit(cfg: DictConfig) -> Fitted:
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     base = ensure_base(cfg)  # before seeding: the run's randomness is the same whether the base was cached or not
+    timings = {"base": time.perf_counter() - start}
     seed_everything(cfg.seed, workers=True)
     inherit_model_config(cfg, run_dir)
     built = build_all(cfg, run_dir, base_weights=base.weights if base else None)
     module = build_module(cfg, built)
     trainer = build_trainer(cfg)
+    timings["build"] = time.perf_counter() - start - timings["base"]
     prov = provenance(cfg, built, base)
     for logger in trainer.loggers:  # the resolved config and the provenance (W&B shows them as the run's config)
         logger.log_hyperparams(redacted_config(cfg, {**OmegaConf.to_container(cfg, resolve=True), "provenance": prov}))
@@ -104,7 +107,8 @@ def fit(cfg: DictConfig) -> Fitted:
     )
     if built.data.val_samples and module.val_losses_step != trainer.global_step:  # final weights, final val losses
         trainer.validate(module, datamodule=built.data, verbose=False)
-    return Fitted(built, module, trainer, base, prov, start)
+    timings["train"] = time.perf_counter() - start - timings["base"] - timings["build"]
+    return Fitted(built, module, trainer, base, prov, start, timings)
 
 
 def provenance(cfg: DictConfig, built: Built, base: Base | None) -> dict:
@@ -147,6 +151,9 @@ def write_summary(fitted: Fitted, cfg: DictConfig, run_dir: Path, metrics: dict[
         "data": built.data.report,
         "provenance": redacted_config(cfg, fitted.provenance),
         "wall_time_s": round(time.perf_counter() - fitted.start, 2),
+        # where it went: the base (world, tokenizer and tower too when they were built for it; near 0 when cached),
+        # building this run's parts and data, its training (with validation), its evaluation
+        "timings_s": {k: round(v, 2) for k, v in fitted.timings.items()},
         "config": redacted_config(cfg),
     }
     if trainer.is_global_zero:
@@ -158,7 +165,9 @@ def train(cfg: DictConfig) -> dict:
     """Train (and later evaluate) as configured; returns the summary it wrote to the run dir."""
     fitted = fit(cfg)
     run_dir = Path(cfg.paths.output_dir)
+    started = time.perf_counter()
     metrics = run_eval(cfg, fitted.built, fitted.trainer, run_dir)
+    fitted.timings["eval"] = time.perf_counter() - started
     summary = write_summary(fitted, cfg, run_dir, metrics)
     if fitted.trainer.is_global_zero:
         shown = {k: summary[k] for k in ("val_loss", "val_losses", "eval", "wall_time_s")}
