@@ -168,7 +168,7 @@ def test_cold_and_warm_runs_give_identical_per_sample_outputs(tmp_path):
     # where the time went: the cold run trained its base (world, tokenizer and tower too), the warm run loaded it
     for run in (cold, warm):
         assert set(run["timings_s"]) == {"base", "build", "train", "eval"} and min(run["timings_s"].values()) >= 0
-        assert sum(run["timings_s"].values()) <= run["wall_time_s"]
+        assert sum(run["timings_s"].values()) <= run["wall_time_s"] + 0.05  # each rounded to 0.01 s
     assert warm["timings_s"]["base"] < min(cold["timings_s"]["base"], 5)
     code = cold["provenance"]["code"]  # the checkout's commit (a test cannot pin it: commits may land meanwhile)
     assert re.fullmatch(r"[0-9a-f]{40}", code["commit"]) and isinstance(code["dirty"], bool) and code["version"]
