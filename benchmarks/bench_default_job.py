@@ -61,7 +61,7 @@ def main() -> None:
     figures |= summary["eval"] | {f"base/{k}": v for k, v in (summary["base"] or {}).get("eval", {}).items()}
     print(f"default job on {platform.machine()}, {os.cpu_count()} CPUs, cold then warm: {' '.join(sys.argv[1:])}")
     print(f"  code {summary['provenance']['code']}")
-    parts = ", ".join(f"{k} {v:.1f} s" for k, v in summary.get("timings_s", {}).items())
+    parts = ", ".join(f"{k} {v:.1f} s" for k, v in summary["timings_s"].items())
     print(f"  cold run's time: {parts} (base: with world, tokenizer and tower)")
     same = samples[0] == samples[1] and bool(samples[0])
     print(f"  per-sample eval files identical cold vs warm ({len(samples[0])} files): {'yes' if same else 'NO'}")

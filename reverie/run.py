@@ -89,13 +89,13 @@ def fit(cfg: DictConfig) -> Fitted:
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     base = ensure_base(cfg)  # before seeding: the run's randomness is the same whether the base was cached or not
-    timings = {"base": time.perf_counter() - start}
+    based = time.perf_counter()
     seed_everything(cfg.seed, workers=True)
     inherit_model_config(cfg, run_dir)
     built = build_all(cfg, run_dir, base_weights=base.weights if base else None)
     module = build_module(cfg, built)
     trainer = build_trainer(cfg)
-    timings["build"] = time.perf_counter() - start - timings["base"]
+    built_at = time.perf_counter()
     prov = provenance(cfg, built, base)
     for logger in trainer.loggers:  # the resolved config and the provenance (W&B shows them as the run's config)
         logger.log_hyperparams(redacted_config(cfg, {**OmegaConf.to_container(cfg, resolve=True), "provenance": prov}))
@@ -107,7 +107,7 @@ def fit(cfg: DictConfig) -> Fitted:
     )
     if built.data.val_samples and module.val_losses_step != trainer.global_step:  # final weights, final val losses
         trainer.validate(module, datamodule=built.data, verbose=False)
-    timings["train"] = time.perf_counter() - start - timings["base"] - timings["build"]
+    timings = {"base": based - start, "build": built_at - based, "train": time.perf_counter() - built_at}
     return Fitted(built, module, trainer, base, prov, start, timings)
 
 
